@@ -1,0 +1,37 @@
+"""The application factory: nothing is built at import time."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from tradecover import __version__
+from tradecover.api.middleware import BodySizeLimit, Idempotency, upload_aware_limit
+from tradecover.api.problems import install_handlers
+from tradecover.api.routes import api_keys, audit, auth, buyers, health, organisations, policies
+from tradecover.bootstrap import Container, build
+from tradecover.config import Settings
+from tradecover.web.pages import router as web_router
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+    container = container or build(settings)
+    app = FastAPI(
+        title="tradecover",
+        version=__version__,
+        summary="Trade credit insurance platform (assurance-crédit) API",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
+    )
+    app.state.container = container
+    install_handlers(app)
+    for module in (auth, organisations, api_keys, buyers, policies, audit, health):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(web_router)
+    # Outermost first: the size limit guards everything, idempotency sees bounded bodies.
+    app.add_middleware(Idempotency, container=container)
+    app.add_middleware(BodySizeLimit, max_bytes=upload_aware_limit(container))
+    return app

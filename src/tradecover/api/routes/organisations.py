@@ -1,0 +1,108 @@
+"""Organisations (insurer, policyholders, brokers, factors), their users, and mandates."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from tradecover.api.deps import ActorDep, ContainerDep, PageDep
+from tradecover.api.schemas import (
+    MandateIn,
+    MandateOut,
+    OrganisationIn,
+    OrganisationOut,
+    Paged,
+    UserIn,
+    UserOut,
+)
+from tradecover.domain.parties import OrganisationKind
+from tradecover.services import accounts
+
+router = APIRouter(tags=["organisations"])
+
+
+@router.get("/organisations", response_model=Paged[OrganisationOut])
+def list_organisations(
+    container: ContainerDep, actor: ActorDep, page: PageDep, kind: OrganisationKind | None = None
+) -> Paged[OrganisationOut]:
+    with container.uow() as uow:
+        items, total = accounts.list_organisations(uow, actor, kind=kind, page=page)
+    return Paged(
+        items=[OrganisationOut.of(o) for o in items], total=total, limit=page.limit, offset=page.offset
+    )
+
+
+@router.post("/organisations", response_model=OrganisationOut, status_code=status.HTTP_201_CREATED)
+def create_organisation(container: ContainerDep, actor: ActorDep, body: OrganisationIn) -> OrganisationOut:
+    with container.uow() as uow:
+        organisation = accounts.create_organisation(
+            uow,
+            container.clock,
+            actor,
+            kind=body.kind,
+            name=body.name,
+            country=body.country,
+            siren=body.siren,
+        )
+    return OrganisationOut.of(organisation)
+
+
+@router.get("/organisations/{organisation_id}", response_model=OrganisationOut)
+def get_organisation(container: ContainerDep, actor: ActorDep, organisation_id: str) -> OrganisationOut:
+    with container.uow() as uow:
+        return OrganisationOut.of(accounts.get_organisation(uow, actor, organisation_id))
+
+
+@router.get("/organisations/{organisation_id}/users", response_model=Paged[UserOut])
+def list_users(
+    container: ContainerDep, actor: ActorDep, page: PageDep, organisation_id: str
+) -> Paged[UserOut]:
+    with container.uow() as uow:
+        items, total = accounts.list_users(uow, actor, organisation_id, page)
+    return Paged(items=[UserOut.of(u) for u in items], total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post(
+    "/organisations/{organisation_id}/users", response_model=UserOut, status_code=status.HTTP_201_CREATED
+)
+def create_user(container: ContainerDep, actor: ActorDep, organisation_id: str, body: UserIn) -> UserOut:
+    with container.uow() as uow:
+        user = accounts.create_user(
+            uow,
+            container.clock,
+            actor,
+            organisation_id=organisation_id,
+            email=body.email,
+            full_name=body.full_name,
+            role=body.role,
+            password=body.password,
+        )
+    return UserOut.of(user)
+
+
+@router.get("/mandates", response_model=Paged[MandateOut])
+def list_mandates(container: ContainerDep, actor: ActorDep, page: PageDep) -> Paged[MandateOut]:
+    with container.uow() as uow:
+        items, total = accounts.list_mandates(uow, actor, page)
+    return Paged(items=[MandateOut.of(m) for m in items], total=total, limit=page.limit, offset=page.offset)
+
+
+@router.post("/mandates", response_model=MandateOut, status_code=status.HTTP_201_CREATED)
+def create_mandate(container: ContainerDep, actor: ActorDep, body: MandateIn) -> MandateOut:
+    with container.uow() as uow:
+        mandate = accounts.create_mandate(
+            uow,
+            container.clock,
+            actor,
+            broker_id=body.broker_id,
+            insured_id=body.insured_id,
+            start_date=body.start_date,
+            end_date=body.end_date,
+            scope=body.scope,
+        )
+    return MandateOut.of(mandate)
+
+
+@router.get("/mandates/{mandate_id}", response_model=MandateOut)
+def get_mandate(container: ContainerDep, actor: ActorDep, mandate_id: str) -> MandateOut:
+    with container.uow() as uow:
+        return MandateOut.of(accounts.get_mandate(uow, actor, mandate_id))

@@ -1,0 +1,372 @@
+"""Request and response bodies. Amounts travel as strings: ``{"amount": "1250.00", "currency": "EUR"}``."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+
+from tradecover.domain.audit import AuditRecord
+from tradecover.domain.buyers import Buyer
+from tradecover.domain.money import Money
+from tradecover.domain.parties import (
+    ApiKey,
+    Mandate,
+    MandateScope,
+    Organisation,
+    OrganisationKind,
+    Role,
+    User,
+)
+from tradecover.domain.policies import Policy, TermsVersion
+
+DecimalText = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^-?\d{1,15}(\.\d{1,12})?$", max_length=30)
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MoneyBody(Strict):
+    amount: DecimalText = Field(description='decimal as a string, e.g. "1250.00"')
+    currency: Annotated[str, StringConstraints(min_length=3, max_length=3)] = Field(examples=["EUR"])
+
+    @classmethod
+    def of(cls, money: Money) -> MoneyBody:
+        data = money.to_json()
+        return cls(amount=data["amount"], currency=data["currency"])
+
+
+T = TypeVar("T")
+
+
+class Paged(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class TokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
+    expires_in: int
+
+
+class OrganisationIn(Strict):
+    kind: OrganisationKind
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    country: Annotated[str, StringConstraints(min_length=2, max_length=2)] = "FR"
+    siren: Annotated[str, StringConstraints(max_length=20)] | None = None
+
+
+class OrganisationOut(BaseModel):
+    id: str
+    kind: OrganisationKind
+    name: str
+    country: str
+    siren: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, o: Organisation) -> OrganisationOut:
+        return cls(
+            id=o.id, kind=o.kind, name=o.name, country=o.country, siren=o.siren, created_at=o.created_at
+        )
+
+
+class UserIn(Strict):
+    email: Annotated[str, StringConstraints(min_length=3, max_length=254)]
+    full_name: Annotated[str, StringConstraints(max_length=200)] = ""
+    role: Role
+    password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class UserOut(BaseModel):
+    id: str
+    organisation_id: str
+    email: str
+    full_name: str
+    role: Role
+    active: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, u: User) -> UserOut:
+        return cls(
+            id=u.id,
+            organisation_id=u.organisation_id,
+            email=u.email,
+            full_name=u.full_name,
+            role=u.role,
+            active=u.active,
+            created_at=u.created_at,
+        )
+
+
+class MeOut(BaseModel):
+    user_id: str
+    email: str
+    role: Role
+    organisation: OrganisationOut
+    mandates: dict[str, MandateScope]
+    via_api_key: str | None
+
+
+class MandateIn(Strict):
+    broker_id: str
+    insured_id: str
+    start_date: date
+    end_date: date | None = None
+    scope: MandateScope = MandateScope.ACT
+
+
+class MandateOut(BaseModel):
+    id: str
+    broker_id: str
+    insured_id: str
+    start_date: date
+    end_date: date | None
+    scope: MandateScope
+    created_at: datetime
+
+    @classmethod
+    def of(cls, m: Mandate) -> MandateOut:
+        return cls(
+            id=m.id,
+            broker_id=m.broker_id,
+            insured_id=m.insured_id,
+            start_date=m.terms.start_date,
+            end_date=m.terms.end_date,
+            scope=m.terms.scope,
+            created_at=m.created_at,
+        )
+
+
+class ApiKeyIn(Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    user_id: str
+    organisation_id: str
+    name: str
+    prefix: str
+    active: bool
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, k: ApiKey) -> ApiKeyOut:
+        return cls(
+            id=k.id,
+            user_id=k.user_id,
+            organisation_id=k.organisation_id,
+            name=k.name,
+            prefix=k.prefix,
+            active=k.active,
+            created_at=k.created_at,
+            revoked_at=k.revoked_at,
+            last_used_at=k.last_used_at,
+        )
+
+
+class ApiKeyCreated(ApiKeyOut):
+    token: str = Field(description="the key itself: shown once, never again")
+
+
+class IdentifierIn(Strict):
+    kind: Annotated[str, StringConstraints(min_length=1, max_length=10)] = Field(
+        description="siren, siret, vat_fr, vat, lei or duns"
+    )
+    value: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+
+
+class BuyerIn(Strict):
+    identifiers: list[IdentifierIn] = Field(min_length=1, max_length=10)
+    legal_name: Annotated[str, StringConstraints(min_length=1, max_length=300)]
+    country: Annotated[str, StringConstraints(min_length=2, max_length=2)] = "FR"
+    organisation_id: str | None = Field(default=None, description="the insured whose book it joins")
+    naf_code: Annotated[str, StringConstraints(max_length=10)] | None = None
+    legal_form: Annotated[str, StringConstraints(max_length=10)] | None = None
+    parent_id: str | None = None
+    city: Annotated[str, StringConstraints(max_length=100)] | None = None
+    customer_reference: Annotated[str, StringConstraints(max_length=100)] | None = None
+
+
+class BuyerOut(BaseModel):
+    id: str
+    legal_name: str
+    country: str
+    identifiers: dict[str, str]
+    naf_code: str | None
+    legal_form: str | None
+    legal_status: str
+    parent_id: str | None
+    city: str | None
+    risk_grade: int | None
+    probability_of_default: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, b: Buyer) -> BuyerOut:
+        pd = b.probability_of_default
+        return cls(
+            id=b.id,
+            legal_name=b.legal_name,
+            country=b.country,
+            identifiers={i.kind.value: i.value for i in b.identifiers},
+            naf_code=b.naf_code,
+            legal_form=b.legal_form,
+            legal_status=b.legal_status.value,
+            parent_id=b.parent_id,
+            city=b.city,
+            risk_grade=b.risk_grade,
+            probability_of_default=None if pd is None else str(pd),
+            created_at=b.created_at,
+        )
+
+
+class PremiumRatesIn(Strict):
+    domestic_rate: DecimalText | None = None
+    export_rate: DecimalText | None = None
+
+
+class TermsIn(Strict):
+    """Any subset of the terms of DOMAIN.md §3; rates are fractions as strings (0.90, not 90)."""
+
+    indemnity_rate: DecimalText | None = None
+    deductible: MoneyBody | None = None
+    deductible_kind: str | None = None
+    non_qualifying_loss: MoneyBody | None = None
+    max_credit_period_days: StrictInt | None = None
+    overdue_notification_days: StrictInt | None = None
+    insolvency_notification_days: StrictInt | None = None
+    waiting_period_days: StrictInt | None = None
+    max_liability_multiple: DecimalText | None = None
+    max_liability_amount: MoneyBody | None = None
+    discretionary_limit: MoneyBody | None = None
+    covered_countries: list[Annotated[str, StringConstraints(min_length=2, max_length=2)]] | None = None
+    premium_rates: PremiumRatesIn | None = None
+    minimum_premium: MoneyBody | None = None
+    request_fee: MoneyBody | None = None
+    monitoring_fee: MoneyBody | None = None
+    no_claims_bonus_rate: DecimalText | None = None
+    no_claims_bonus_threshold: DecimalText | None = None
+    reduction_notice_days: StrictInt | None = None
+    max_extension_days: StrictInt | None = None
+    renewal_notice_days: StrictInt | None = None
+
+    def overrides(self) -> dict[str, Any]:
+        """The fields the client sent, as plain values the domain validates."""
+        data = self.model_dump(exclude_unset=True)
+        if "premium_rates" in data and data["premium_rates"] is not None:
+            data["premium_rates"] = {k: Decimal(v) for k, v in data["premium_rates"].items() if v is not None}
+        return data
+
+
+class PolicyIn(Strict):
+    policyholder_id: str
+    start_date: date
+    currency: Annotated[str, StringConstraints(min_length=3, max_length=3)] = "EUR"
+    terms: TermsIn = Field(default_factory=TermsIn)
+    reason: Annotated[str, StringConstraints(max_length=500)] = "policy issued"
+
+
+class EndorsementIn(Strict):
+    effective_date: date
+    changes: TermsIn
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class RenewalIn(Strict):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class PeriodOut(BaseModel):
+    start_date: date
+    end_date: date = Field(description="exclusive: the period is [start_date, end_date)")
+
+
+class TermsVersionOut(BaseModel):
+    version: int
+    effective_date: date
+    reason: str
+    created_by: str
+    created_at: datetime
+    terms: dict[str, Any]
+
+    @classmethod
+    def of(cls, v: TermsVersion) -> TermsVersionOut:
+        return cls(
+            version=v.version,
+            effective_date=v.effective_date,
+            reason=v.reason,
+            created_by=v.created_by,
+            created_at=v.created_at,
+            terms=v.terms.to_dict(),
+        )
+
+
+class PolicyOut(BaseModel):
+    id: str
+    number: str
+    policyholder_id: str
+    currency: str
+    status: str
+    periods: list[PeriodOut]
+    current_period: PeriodOut
+    terms: TermsVersionOut | None = None
+
+    @classmethod
+    def of(cls, p: Policy, terms: TermsVersion | None = None) -> PolicyOut:
+        periods = [PeriodOut(start_date=x.start, end_date=x.end) for x in p.periods]
+        return cls(
+            id=p.id,
+            number=p.number,
+            policyholder_id=p.policyholder_id,
+            currency=p.currency,
+            status=p.status.value,
+            periods=periods,
+            current_period=periods[-1],
+            terms=None if terms is None else TermsVersionOut.of(terms),
+        )
+
+
+class AuditEventOut(BaseModel):
+    tenant: str
+    sequence: int
+    occurred_at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    summary: dict[str, Any]
+    reason: str | None
+
+    @classmethod
+    def of(cls, r: AuditRecord) -> AuditEventOut:
+        return cls(
+            tenant=r.tenant,
+            sequence=r.sequence,
+            occurred_at=r.occurred_at,
+            actor=r.actor,
+            action=r.action,
+            object_type=r.object_type,
+            object_id=r.object_id,
+            summary=dict(r.summary),
+            reason=r.reason,
+        )
+
+
+class AuditVerifyOut(BaseModel):
+    ok: bool
+    tenants: int
+    events: int
+    breaks: list[dict[str, Any]]

@@ -1,0 +1,1 @@
+"""Command line (Typer + Rich): thin over the use cases."""

@@ -1,0 +1,43 @@
+"""Settings from the environment (prefix ``TRADECOVER_``); no secret defaults outside development."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "development-only-secret-never-use-in-production-0123456789"  # noqa: S105
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{Path.cwd() / 'tradecover.db'}"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRADECOVER_", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = Field(default_factory=default_database_url)
+    secret_key: str = DEVELOPMENT_SECRET
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    max_upload_bytes: int = Field(default=20 * 1_048_576, ge=1024)
+    idempotency_hours: int = Field(default=24, ge=1)
+    page_size_max: int = Field(default=500, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        weak = self.secret_key == DEVELOPMENT_SECRET or len(self.secret_key) < 32
+        if self.environment is Environment.PRODUCTION and weak:
+            raise ValueError(
+                "TRADECOVER_SECRET_KEY must be set to a random value of at least 32 characters in production"
+            )
+        return self

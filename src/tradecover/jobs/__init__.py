@@ -1,0 +1,1 @@
+"""jobs layer (built by later issues)."""

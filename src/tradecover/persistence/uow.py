@@ -1,0 +1,71 @@
+"""The unit of work: one transaction; rolled back unless committed."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tradecover.persistence.repositories import (
+    ApiKeyRepository,
+    AuditLog,
+    BuyerRepository,
+    IdempotencyStore,
+    MandateRepository,
+    OrganisationRepository,
+    PolicyRepository,
+    UserRepository,
+)
+
+
+class SqlAlchemyUnitOfWork:
+    organisations: OrganisationRepository
+    users: UserRepository
+    mandates: MandateRepository
+    api_keys: ApiKeyRepository
+    buyers: BuyerRepository
+    policies: PolicyRepository
+    audit: AuditLog
+    idempotency: IdempotencyStore
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._session_factory = session_factory
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open: use it in a 'with' block")
+        return self._session
+
+    def __enter__(self) -> Self:
+        session = self._session_factory()
+        self._session = session
+        self.organisations = OrganisationRepository(session)
+        self.users = UserRepository(session)
+        self.mandates = MandateRepository(session)
+        self.api_keys = ApiKeyRepository(session)
+        self.buyers = BuyerRepository(session)
+        self.policies = PolicyRepository(session)
+        self.audit = AuditLog(session)
+        self.idempotency = IdempotencyStore(session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.rollback()
+        finally:
+            self.session.close()
+            self._session = None
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()

@@ -1,0 +1,1 @@
+"""risk layer (built by later issues)."""

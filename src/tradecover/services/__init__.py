@@ -1,0 +1,1 @@
+"""Use cases: one verb each, over ports the persistence layer implements."""

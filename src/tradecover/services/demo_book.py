@@ -1,0 +1,392 @@
+"""A believable French demo book, deterministic from a seed.
+
+The insurer and its staff, three policyholders in different sectors with
+their policies, a broker with mandates on two of them, a factor, and N buyers
+with valid SIRENs, real NAF codes, a few groups, some shared between insureds.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from tradecover.domain.errors import Conflict
+from tradecover.domain.identifiers import generate_siren
+from tradecover.domain.parties import MandateScope, OrganisationKind, Role
+from tradecover.domain.periods import Clock
+from tradecover.ingest.reference_codes import naf_codes
+from tradecover.services import accounts, buyers, policies
+from tradecover.services.authorization import Actor, system_actor
+from tradecover.services.ports import Page, UnitOfWork
+
+DEMO_PASSWORD = "tradecover-demo"  # noqa: S105 - published demo credential, development only
+DEMO_DOMAIN = "demo.tradecover.fr"
+
+STAFF = [
+    ("admin", "Alice Administratrice", Role.ADMIN),
+    ("underwriter", "Ulysse Arbitre", Role.UNDERWRITER),
+    ("claims", "Claire Sinistres", Role.CLAIMS_HANDLER),
+    ("collector", "Camille Recouvrement", Role.COLLECTOR),
+    ("risk", "Rémi Risques", Role.RISK_MANAGER),
+]
+
+
+@dataclass(frozen=True)
+class DemoInsured:
+    key: str
+    name: str
+    naf_code: str
+    city: str
+    terms: dict[str, object]
+
+
+INSUREDS = [
+    DemoInsured(
+        "metallerie",
+        "Métallerie Rhône-Alpes SAS",
+        "25.11Z",
+        "Lyon",
+        {
+            "indemnity_rate": "0.90",
+            "premium_rates": {"domestic_rate": "0.0028", "export_rate": "0.0042"},
+            "covered_countries": ["FR", "DE", "IT", "ES", "BE"],
+        },
+    ),
+    DemoInsured(
+        "distrifrais",
+        "Distrifrais Agroalimentaire SA",
+        "46.39B",
+        "Rungis",
+        {
+            "indemnity_rate": "0.85",
+            "max_credit_period_days": 90,
+            "reduction_notice_days": 30,
+            "deductible": {"amount": "2000", "currency": "EUR"},
+        },
+    ),
+    DemoInsured(
+        "textiles",
+        "Textiles du Nord SARL",
+        "13.20Z",
+        "Roubaix",
+        {"indemnity_rate": "0.95", "max_liability_multiple": "25", "covered_countries": ["FR", "BE", "NL"]},
+    ),
+]
+
+SURNAMES = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefèvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+    "Girard",
+    "André",
+    "Lefebvre",
+    "Mercier",
+    "Dupont",
+    "Lambert",
+    "Bonnet",
+    "François",
+    "Martinez",
+    "Legrand",
+    "Garnier",
+    "Faure",
+    "Rousseau",
+    "Blanc",
+    "Guérin",
+    "Muller",
+    "Henry",
+    "Roussel",
+    "Nicolas",
+    "Perrin",
+    "Morin",
+    "Mathieu",
+    "Clément",
+    "Gauthier",
+    "Dumont",
+    "Lopez",
+    "Fontaine",
+    "Chevalier",
+    "Robin",
+]
+TRADES = [
+    "Transports",
+    "Bâtiment",
+    "Distribution",
+    "Négoce",
+    "Industries",
+    "Menuiserie",
+    "Boulangeries",
+    "Matériaux",
+    "Emballages",
+    "Logistique",
+    "Électricité",
+    "Plasturgie",
+    "Imprimerie",
+    "Textiles",
+    "Mécanique",
+    "Services",
+    "Conseil",
+    "Agroalimentaire",
+    "Chaudronnerie",
+    "Informatique",
+]
+SUFFIXES = ["", "", "", " et Fils", " Frères", " & Associés", " Ouest", " Sud", " Île-de-France", " Nord"]
+LEGAL_FORMS = [("5710", "SAS"), ("5499", "SARL"), ("5599", "SA"), ("5720", "SASU")]
+CITIES = [
+    "Paris",
+    "Lyon",
+    "Marseille",
+    "Toulouse",
+    "Nice",
+    "Nantes",
+    "Strasbourg",
+    "Montpellier",
+    "Bordeaux",
+    "Lille",
+    "Rennes",
+    "Reims",
+    "Le Havre",
+    "Saint-Étienne",
+    "Toulon",
+    "Grenoble",
+    "Dijon",
+    "Angers",
+    "Nîmes",
+    "Clermont-Ferrand",
+    "Le Mans",
+    "Aix-en-Provence",
+    "Brest",
+    "Tours",
+    "Amiens",
+    "Limoges",
+]
+
+
+@dataclass
+class DemoSummary:
+    logins: list[tuple[str, str, str]] = field(default_factory=list)  # email, role, organisation
+    password: str = DEMO_PASSWORD
+    organisations: int = 0
+    policies: int = 0
+    buyers: int = 0
+    shared_buyers: int = 0
+    groups: int = 0
+
+
+def load_demo_book(
+    uow_factory: Callable[[], UnitOfWork],
+    clock: Clock,
+    *,
+    buyers_count: int = 2000,
+    seed: int = 2026,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> DemoSummary:
+    """Build the demo book in an empty database (refuses one that already holds policyholders)."""
+    rng = random.Random(seed)  # noqa: S311 - demo data, not security
+    summary = DemoSummary()
+    with uow_factory() as uow:
+        _refuse_if_loaded(uow)
+        insurer = accounts.ensure_insurer(uow, clock)
+        admin = system_actor(insurer.id)
+        for local, name, role in STAFF:
+            _user(uow, clock, admin, insurer.id, local, name, role, summary, insurer.name)
+        start = date(clock.today().year, 1, 1)
+        insureds = []
+        for index, spec in enumerate(INSUREDS):
+            siren = generate_siren(10_000_000 + seed * 7 + index * 104_729)
+            organisation = accounts.create_organisation(
+                uow,
+                clock,
+                admin,
+                kind=OrganisationKind.POLICYHOLDER,
+                name=spec.name,
+                country="FR",
+                siren=siren,
+            )
+            insureds.append(organisation)
+            _user(
+                uow,
+                clock,
+                admin,
+                organisation.id,
+                f"{spec.key}",
+                f"Crédit manager {spec.name}",
+                Role.INSURED_USER,
+                summary,
+                spec.name,
+            )
+            policies.issue_policy(
+                uow,
+                clock,
+                admin,
+                policyholder_id=organisation.id,
+                start_date=start,
+                currency="EUR",
+                terms=spec.terms,
+                reason="demo book: policy issued",
+            )
+            summary.policies += 1
+        broker = accounts.create_organisation(
+            uow,
+            clock,
+            admin,
+            kind=OrganisationKind.BROKER,
+            name="Courtage Conseil Crédit",
+            country="FR",
+            siren=generate_siren(20_000_000 + seed),
+        )
+        _user(
+            uow, clock, admin, broker.id, "broker", "Bruno Courtier", Role.BROKER_USER, summary, broker.name
+        )
+        for insured in insureds[:2]:
+            accounts.create_mandate(
+                uow,
+                clock,
+                admin,
+                broker_id=broker.id,
+                insured_id=insured.id,
+                start_date=start - timedelta(days=30),
+                end_date=None,
+                scope=MandateScope.ACT,
+            )
+        factor = accounts.create_organisation(
+            uow,
+            clock,
+            admin,
+            kind=OrganisationKind.FACTOR,
+            name="Factor Finance France",
+            country="FR",
+            siren=generate_siren(30_000_000 + seed),
+        )
+        _user(
+            uow,
+            clock,
+            admin,
+            factor.id,
+            "factor",
+            "Fanny Affactureur",
+            Role.FACTOR_USER,
+            summary,
+            factor.name,
+        )
+        summary.organisations = 1 + len(insureds) + 2
+
+        codes = [c.code for c in naf_codes()]
+        known = frozenset(codes)
+        used_sirens: set[str] = {o.siren for o in (*insureds, broker, factor) if o.siren}
+        group_heads: list[str] = []
+        group_count = max(1, buyers_count // 100)
+        for number in range(buyers_count):
+            siren = _fresh_siren(rng, used_sirens)
+            surname = rng.choice(SURNAMES)
+            trade = rng.choice(TRADES)
+            code, form = rng.choice(LEGAL_FORMS)
+            is_head = number < group_count
+            name = (
+                f"Groupe {surname} {trade} Holding" if is_head else f"{trade} {surname}{rng.choice(SUFFIXES)}"
+            )
+            parent = rng.choice(group_heads) if group_heads and not is_head and rng.random() < 0.08 else None
+            books = _books_for(rng, len(insureds))
+            buyer, _ = buyers.add_buyer(
+                uow,
+                clock,
+                admin,
+                identifiers=[("siren", siren)],
+                legal_name=f"{name} {form}",
+                country="FR",
+                organisation_id=insureds[books[0]].id,
+                naf_code=rng.choice(codes),
+                legal_form=code,
+                parent_id=parent,
+                city=rng.choice(CITIES),
+                customer_reference=f"C{number + 1:05d}",
+                known_naf_codes=known,
+            )
+            for extra in books[1:]:
+                buyers.add_buyer(
+                    uow,
+                    clock,
+                    admin,
+                    identifiers=[("siren", siren)],
+                    legal_name=buyer.legal_name,
+                    country="FR",
+                    organisation_id=insureds[extra].id,
+                    customer_reference=f"X{number + 1:05d}",
+                )
+                summary.shared_buyers += 1
+            if is_head:
+                group_heads.append(buyer.id)
+            summary.buyers += 1
+            if on_progress is not None:
+                on_progress(number + 1, buyers_count)
+        summary.groups = len(group_heads)
+    return summary
+
+
+def _refuse_if_loaded(uow: UnitOfWork) -> None:
+    _, total = uow.organisations.list_page(ids=None, kind=OrganisationKind.POLICYHOLDER, page=Page(limit=1))
+    if total:
+        raise Conflict(
+            "the database already holds a book (policyholders exist); use an empty database for the demo",
+            code="demo.already_loaded",
+        )
+
+
+def _user(
+    uow: UnitOfWork,
+    clock: Clock,
+    admin: Actor,
+    organisation_id: str,
+    local: str,
+    name: str,
+    role: Role,
+    summary: DemoSummary,
+    organisation_name: str,
+) -> None:
+    email = f"{local}@{DEMO_DOMAIN}"
+    accounts.create_user(
+        uow,
+        clock,
+        admin,
+        organisation_id=organisation_id,
+        email=email,
+        full_name=name,
+        role=role,
+        password=DEMO_PASSWORD,
+    )
+    summary.logins.append((email, role.value, organisation_name))
+
+
+def _fresh_siren(rng: random.Random, used: set[str]) -> str:
+    while True:
+        siren = generate_siren(rng.randrange(30_000_000, 99_999_999))
+        if siren not in used:
+            used.add(siren)
+            return siren
+
+
+def _books_for(rng: random.Random, insureds: int) -> list[int]:
+    first = rng.randrange(insureds)
+    books = [first]
+    if rng.random() < 0.1:
+        books.append((first + 1 + rng.randrange(insureds - 1)) % insureds)
+    return books

@@ -1,0 +1,216 @@
+"""Every route of the OpenAPI schema × every role × {own tenant, other tenant, nonexistent id}.
+
+A role limited to its tenant must get, for another tenant's object, exactly
+what it gets for an id that does not exist (same status, same code), never a
+2xx; lists must never show another tenant's objects. A route this matrix does
+not classify fails the test, so new routes must be classified here.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from conftest import World
+from fastapi.testclient import TestClient
+
+STAFF = {"admin", "underwriter", "claims_handler", "collector", "risk_manager"}
+TENANT_ROLES = {"insured_user", "broker_user", "factor_user"}
+ROLES = sorted(STAFF | TENANT_ROLES)
+READERS_OF_A = STAFF | {"insured_user", "broker_user"}  # the broker holds a mandate from A
+WRITERS = {"admin", "underwriter"}
+TARGETS = ("own", "other", "missing")
+_counter = itertools.count(1)
+
+
+@dataclass
+class Ctx:
+    client: TestClient
+    world: World
+    headers: dict[str, dict[str, str]]
+
+
+# A target builder returns (url, json body or None) for one role and one target.
+Target = Callable[[Ctx, str, str], tuple[str, dict[str, Any] | None]]
+
+
+@dataclass
+class Rule:
+    allowed: set[str]  # roles expecting 2xx on their own target
+    target: Target | None = None  # None: not tenant-scoped
+    path: str = ""
+    listed_foreign: Callable[[World], set[str]] | None = None  # ids others must never list
+    body: Callable[[Ctx, str], dict[str, Any]] | None = None
+    public: bool = False
+
+
+def _pick(which: str, own: str, other: str) -> str:
+    return {"own": own, "other": other, "missing": str(uuid.uuid4())}[which]
+
+
+def path_target(template: str, own: Callable[[World], str], other: Callable[[World], str],
+                body: Callable[[Ctx, str], dict[str, Any]] | None = None) -> Target:
+    def build(ctx: Ctx, role: str, which: str) -> tuple[str, dict[str, Any] | None]:
+        value = _pick(which, own(ctx.world), other(ctx.world))
+        return template.format(id=value), body(ctx, role) if body else None
+
+    return build
+
+
+def body_target(url: str, field: str, own: Callable[[World], str], other: Callable[[World], str],
+                body: Callable[[Ctx, str], dict[str, Any]]) -> Target:
+    def build(ctx: Ctx, role: str, which: str) -> tuple[str, dict[str, Any] | None]:
+        data = body(ctx, role)
+        data[field] = _pick(which, own(ctx.world), other(ctx.world))
+        return url, data
+
+    return build
+
+
+def own_key_target(ctx: Ctx, role: str, which: str) -> tuple[str, None]:
+    if which == "own":
+        created = ctx.client.post("/api/v1/api-keys", json={"name": "matrix"}, headers=ctx.headers[role])
+        assert created.status_code == 201, created.text
+        return f"/api/v1/api-keys/{created.json()['id']}", None
+    if which == "other":
+        created = ctx.client.post("/api/v1/api-keys", json={"name": "victim"},
+                                  headers=ctx.headers["insured_user_b"])
+        return f"/api/v1/api-keys/{created.json()['id']}", None
+    return f"/api/v1/api-keys/{uuid.uuid4()}", None
+
+
+def new_siren() -> str:
+    from tradecover.domain.identifiers import generate_siren
+
+    return generate_siren(40_000_000 + next(_counter))
+
+
+def a(w: World) -> str:
+    return w.insured_a
+
+
+def b(w: World) -> str:
+    return w.insured_b
+
+
+ORG = "/api/v1/organisations/{id}"
+ORG_KEY = "/api/v1/organisations/{organisation_id}"
+RULES: dict[tuple[str, str], Rule] = {
+    ("POST", "/api/v1/auth/token"): Rule(allowed=set(), public=True),
+    ("GET", "/api/v1/health"): Rule(allowed=set(ROLES), public=True),
+    ("GET", "/api/v1/me"): Rule(allowed=set(ROLES)),
+    ("GET", "/api/v1/organisations"): Rule(allowed=set(ROLES), listed_foreign=lambda w: {w.insured_b}),
+    ("POST", "/api/v1/organisations"): Rule(
+        allowed={"admin"}, body=lambda c, r: {"kind": "policyholder", "name": f"New {uuid.uuid4()}"}),
+    ("GET", ORG_KEY): Rule(allowed=READERS_OF_A, target=path_target(ORG, a, b)),
+    ("GET", ORG_KEY + "/users"): Rule(allowed=READERS_OF_A, target=path_target(ORG + "/users", a, b)),
+    ("POST", ORG_KEY + "/users"): Rule(allowed={"admin"}, target=path_target(
+        ORG + "/users", a, b,
+        body=lambda c, r: {"email": f"u{uuid.uuid4().hex[:10]}@example.fr", "role": "insured_user",
+                           "password": "a long enough password"})),
+    ("GET", "/api/v1/mandates"): Rule(allowed=set(ROLES), listed_foreign=lambda w: {w.mandate_b}),
+    ("POST", "/api/v1/mandates"): Rule(allowed={"admin"}, target=body_target(
+        "/api/v1/mandates", "insured_id", a, b,
+        # the other broker: new mandates must not widen the matrix's broker_user access
+        body=lambda c, r: {"broker_id": c.world.broker_b, "start_date": "2026-02-01", "scope": "read"})),
+    ("GET", "/api/v1/mandates/{mandate_id}"): Rule(
+        allowed=READERS_OF_A, target=path_target("/api/v1/mandates/{id}", lambda w: w.mandate_a,
+                                                 lambda w: w.mandate_b)),
+    ("GET", "/api/v1/api-keys"): Rule(allowed=set(ROLES)),
+    ("POST", "/api/v1/api-keys"): Rule(allowed=set(ROLES), body=lambda c, r: {"name": "ERP"}),
+    ("DELETE", "/api/v1/api-keys/{key_id}"): Rule(allowed=set(ROLES), target=own_key_target),
+    ("GET", "/api/v1/buyers"): Rule(allowed=set(ROLES), listed_foreign=lambda w: {w.buyer_b}),
+    ("POST", "/api/v1/buyers"): Rule(allowed={"admin", "underwriter", "insured_user", "broker_user"},
+                                     target=body_target(
+        "/api/v1/buyers", "organisation_id", a, b,
+        body=lambda c, r: {"identifiers": [{"kind": "siren", "value": new_siren()}],
+                           "legal_name": "Matrix Buyer SAS", "country": "FR"})),
+    ("GET", "/api/v1/buyers/{buyer_id}"): Rule(
+        allowed=READERS_OF_A, target=path_target("/api/v1/buyers/{id}", lambda w: w.buyer_a,
+                                                 lambda w: w.buyer_b)),
+    ("GET", "/api/v1/policies"): Rule(allowed=set(ROLES), listed_foreign=lambda w: {w.policy_b}),
+    ("POST", "/api/v1/policies"): Rule(allowed=WRITERS, target=body_target(
+        "/api/v1/policies", "policyholder_id", a, b, body=lambda c, r: {"start_date": "2026-04-01"})),
+    ("GET", "/api/v1/policies/{policy_id}"): Rule(
+        allowed=READERS_OF_A, target=path_target("/api/v1/policies/{id}", lambda w: w.policy_a,
+                                                 lambda w: w.policy_b)),
+    ("GET", "/api/v1/policies/{policy_id}/terms"): Rule(
+        allowed=READERS_OF_A, target=path_target("/api/v1/policies/{id}/terms", lambda w: w.policy_a,
+                                                 lambda w: w.policy_b)),
+    ("POST", "/api/v1/policies/{policy_id}/endorsements"): Rule(allowed=WRITERS, target=path_target(
+        "/api/v1/policies/{id}/endorsements", lambda w: w.policy_a, lambda w: w.policy_b,
+        body=lambda c, r: {"effective_date": "2026-06-01", "reason": "matrix",
+                           "changes": {"waiting_period_days": 100 + next(_counter)}})),
+    ("POST", "/api/v1/policies/{policy_id}/renewals"): Rule(allowed=WRITERS, target=path_target(
+        "/api/v1/policies/{id}/renewals", lambda w: w.policy_a, lambda w: w.policy_b,
+        body=lambda c, r: {"reason": "matrix renewal"})),
+    ("GET", "/api/v1/audit/events"): Rule(allowed={"admin", "risk_manager"}),
+    ("GET", "/api/v1/audit/verify"): Rule(allowed={"admin", "risk_manager"}),
+}
+
+
+def _route_rows(client: TestClient) -> set[tuple[str, str]]:
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    return {(method.upper(), path) for path, operations in paths.items() for method in operations}
+
+
+def test_every_route_is_classified(app_client: TestClient) -> None:
+    routes = _route_rows(app_client)
+    assert routes - RULES.keys() == set(), "classify these routes in the authorisation matrix"
+    assert RULES.keys() - routes == set(), "these classified routes no longer exist"
+
+
+def _code(response: Any) -> tuple[int, str | None]:
+    try:
+        code = response.json().get("code")
+    except ValueError:
+        code = None
+    return response.status_code, code
+
+
+def test_authorization_matrix(app_client: TestClient, world: World, headers: dict[str, dict[str, str]]) -> None:
+    ctx = Ctx(app_client, world, headers)
+    failures: list[str] = []
+    checked = 0
+    for (method, path), rule in sorted(RULES.items()):
+        if rule.public or path == "/api/v1/auth/token":
+            continue
+        unauthenticated = app_client.request(method, path.replace("{", "").replace("}", ""))
+        if unauthenticated.status_code != 401:
+            failures.append(f"{method} {path} without credentials: {unauthenticated.status_code}")
+        for role in ROLES:
+            if rule.target is None:
+                body = rule.body(ctx, role) if rule.body else None
+                response = app_client.request(method, path, json=body, headers=headers[role])
+                checked += 1
+                ok = 200 <= response.status_code < 300
+                if ok != (role in rule.allowed):
+                    failures.append(f"{method} {path} as {role}: {response.status_code} {response.text[:200]}")
+                if ok and rule.listed_foreign and role in TENANT_ROLES:
+                    listed = {item.get("id") for item in response.json()["items"]}
+                    leaked = listed & rule.listed_foreign(world)
+                    if leaked:
+                        failures.append(f"{method} {path} as {role} lists another tenant's {leaked}")
+                continue
+            results = {}
+            for which in TARGETS:
+                url, body = rule.target(ctx, role, which)
+                results[which] = app_client.request(method, url, json=body, headers=headers[role])
+                checked += 1
+            own_ok = 200 <= results["own"].status_code < 300
+            if own_ok != (role in rule.allowed):
+                failures.append(f"{method} {path} as {role} on own tenant: {results['own'].status_code} "
+                                f"{results['own'].text[:200]}")
+            if results["missing"].status_code not in (403, 404):
+                failures.append(f"{method} {path} as {role} on a nonexistent id: {results['missing'].status_code}")
+            if role in TENANT_ROLES:
+                other, missing = _code(results["other"]), _code(results["missing"])
+                if 200 <= other[0] < 300:
+                    failures.append(f"{method} {path} as {role}: CROSS-TENANT ACCESS {other}")
+                if other != missing:
+                    failures.append(f"{method} {path} as {role}: other tenant {other} != nonexistent {missing}")
+    assert not failures, "\n".join(failures)
+    assert checked > 150
