@@ -15,7 +15,7 @@ from tradecover.domain.parties import STAFF_ROLES, MandateScope, OrganisationKin
 from tradecover.services import accounts, buyers, policies
 from tradecover.services.authorization import system_actor
 
-PASSWORD = "correct horse battery"  # noqa: S105
+PASSWORD = "correct horse battery"
 
 
 @dataclass
@@ -43,25 +43,69 @@ def build_world(container: Container) -> World:
         admin = system_actor(insurer.id)
 
         def org(kind: OrganisationKind, name: str, siren: str | None = None) -> str:
-            return accounts.create_organisation(uow, clock, admin, kind=kind, name=name, country="FR", siren=siren).id
+            return accounts.create_organisation(
+                uow, clock, admin, kind=kind, name=name, country="FR", siren=siren
+            ).id
 
         a = org(OrganisationKind.POLICYHOLDER, "Insured A SAS", "732829320")
         b = org(OrganisationKind.POLICYHOLDER, "Insured B SARL")
         broker = org(OrganisationKind.BROKER, "Broker SAS")
         factor = org(OrganisationKind.FACTOR, "Factor SA")
-        mandate_a = accounts.create_mandate(uow, clock, admin, broker_id=broker, insured_id=a,
-                                            start_date=date(2026, 1, 1), end_date=None, scope=MandateScope.ACT)
+        mandate_a = accounts.create_mandate(
+            uow,
+            clock,
+            admin,
+            broker_id=broker,
+            insured_id=a,
+            start_date=date(2026, 1, 1),
+            end_date=None,
+            scope=MandateScope.ACT,
+        )
         broker_b = org(OrganisationKind.BROKER, "Other Broker SARL")
-        mandate_b = accounts.create_mandate(uow, clock, admin, broker_id=broker_b, insured_id=b,
-                                            start_date=date(2026, 1, 1), end_date=None, scope=MandateScope.READ)
+        mandate_b = accounts.create_mandate(
+            uow,
+            clock,
+            admin,
+            broker_id=broker_b,
+            insured_id=b,
+            start_date=date(2026, 1, 1),
+            end_date=None,
+            scope=MandateScope.READ,
+        )
         p_a, _ = policies.issue_policy(uow, clock, admin, policyholder_id=a, start_date=date(2026, 1, 1))
         p_b, _ = policies.issue_policy(uow, clock, admin, policyholder_id=b, start_date=date(2026, 1, 1))
-        buyer_a, _ = buyers.add_buyer(uow, clock, admin, identifiers=[("siren", "552100554")],
-                                      legal_name="Buyer of A", country="FR", organisation_id=a)
-        buyer_b, _ = buyers.add_buyer(uow, clock, admin, identifiers=[("siren", "542051180")],
-                                      legal_name="Buyer of B", country="FR", organisation_id=b)
-        world = World(insurer.id, a, b, broker, factor, p_a.id, p_b.id, buyer_a.id, buyer_b.id,
-                      broker_b=broker_b, mandate_a=mandate_a.id, mandate_b=mandate_b.id)
+        buyer_a, _ = buyers.add_buyer(
+            uow,
+            clock,
+            admin,
+            identifiers=[("siren", "552100554")],
+            legal_name="Buyer of A",
+            country="FR",
+            organisation_id=a,
+        )
+        buyer_b, _ = buyers.add_buyer(
+            uow,
+            clock,
+            admin,
+            identifiers=[("siren", "542051180")],
+            legal_name="Buyer of B",
+            country="FR",
+            organisation_id=b,
+        )
+        world = World(
+            insurer.id,
+            a,
+            b,
+            broker,
+            factor,
+            p_a.id,
+            p_b.id,
+            buyer_a.id,
+            buyer_b.id,
+            broker_b=broker_b,
+            mandate_a=mandate_a.id,
+            mandate_b=mandate_b.id,
+        )
         principals: list[tuple[str, str, Role]] = [(r.value, insurer.id, r) for r in STAFF_ROLES]
         principals += [
             ("insured_user", a, Role.INSURED_USER),
@@ -71,8 +115,16 @@ def build_world(container: Container) -> World:
         ]
         for name, organisation_id, role in principals:
             email = f"{name}@example.fr"
-            user = accounts.create_user(uow, clock, admin, organisation_id=organisation_id, email=email,
-                                        full_name=name, role=role, password=PASSWORD)
+            user = accounts.create_user(
+                uow,
+                clock,
+                admin,
+                organisation_id=organisation_id,
+                email=email,
+                full_name=name,
+                role=role,
+                password=PASSWORD,
+            )
             world.emails[name] = email
             world.user_ids[name] = user.id
     return world

@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from conftest import World
 from fastapi.testclient import TestClient
+
+from conftest import World
 
 STAFF = {"admin", "underwriter", "claims_handler", "collector", "risk_manager"}
 TENANT_ROLES = {"insured_user", "broker_user", "factor_user"}
@@ -51,8 +52,12 @@ def _pick(which: str, own: str, other: str) -> str:
     return {"own": own, "other": other, "missing": str(uuid.uuid4())}[which]
 
 
-def path_target(template: str, own: Callable[[World], str], other: Callable[[World], str],
-                body: Callable[[Ctx, str], dict[str, Any]] | None = None) -> Target:
+def path_target(
+    template: str,
+    own: Callable[[World], str],
+    other: Callable[[World], str],
+    body: Callable[[Ctx, str], dict[str, Any]] | None = None,
+) -> Target:
     def build(ctx: Ctx, role: str, which: str) -> tuple[str, dict[str, Any] | None]:
         value = _pick(which, own(ctx.world), other(ctx.world))
         return template.format(id=value), body(ctx, role) if body else None
@@ -60,8 +65,13 @@ def path_target(template: str, own: Callable[[World], str], other: Callable[[Wor
     return build
 
 
-def body_target(url: str, field: str, own: Callable[[World], str], other: Callable[[World], str],
-                body: Callable[[Ctx, str], dict[str, Any]]) -> Target:
+def body_target(
+    url: str,
+    field: str,
+    own: Callable[[World], str],
+    other: Callable[[World], str],
+    body: Callable[[Ctx, str], dict[str, Any]],
+) -> Target:
     def build(ctx: Ctx, role: str, which: str) -> tuple[str, dict[str, Any] | None]:
         data = body(ctx, role)
         data[field] = _pick(which, own(ctx.world), other(ctx.world))
@@ -76,8 +86,9 @@ def own_key_target(ctx: Ctx, role: str, which: str) -> tuple[str, None]:
         assert created.status_code == 201, created.text
         return f"/api/v1/api-keys/{created.json()['id']}", None
     if which == "other":
-        created = ctx.client.post("/api/v1/api-keys", json={"name": "victim"},
-                                  headers=ctx.headers["insured_user_b"])
+        created = ctx.client.post(
+            "/api/v1/api-keys", json={"name": "victim"}, headers=ctx.headers["insured_user_b"]
+        )
         return f"/api/v1/api-keys/{created.json()['id']}", None
     return f"/api/v1/api-keys/{uuid.uuid4()}", None
 
@@ -104,49 +115,98 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/me"): Rule(allowed=set(ROLES)),
     ("GET", "/api/v1/organisations"): Rule(allowed=set(ROLES), listed_foreign=lambda w: {w.insured_b}),
     ("POST", "/api/v1/organisations"): Rule(
-        allowed={"admin"}, body=lambda c, r: {"kind": "policyholder", "name": f"New {uuid.uuid4()}"}),
+        allowed={"admin"}, body=lambda c, r: {"kind": "policyholder", "name": f"New {uuid.uuid4()}"}
+    ),
     ("GET", ORG_KEY): Rule(allowed=READERS_OF_A, target=path_target(ORG, a, b)),
     ("GET", ORG_KEY + "/users"): Rule(allowed=READERS_OF_A, target=path_target(ORG + "/users", a, b)),
-    ("POST", ORG_KEY + "/users"): Rule(allowed={"admin"}, target=path_target(
-        ORG + "/users", a, b,
-        body=lambda c, r: {"email": f"u{uuid.uuid4().hex[:10]}@example.fr", "role": "insured_user",
-                           "password": "a long enough password"})),
+    ("POST", ORG_KEY + "/users"): Rule(
+        allowed={"admin"},
+        target=path_target(
+            ORG + "/users",
+            a,
+            b,
+            body=lambda c, r: {
+                "email": f"u{uuid.uuid4().hex[:10]}@example.fr",
+                "role": "insured_user",
+                "password": "a long enough password",
+            },
+        ),
+    ),
     ("GET", "/api/v1/mandates"): Rule(allowed=set(ROLES), listed_foreign=lambda w: {w.mandate_b}),
-    ("POST", "/api/v1/mandates"): Rule(allowed={"admin"}, target=body_target(
-        "/api/v1/mandates", "insured_id", a, b,
-        # the other broker: new mandates must not widen the matrix's broker_user access
-        body=lambda c, r: {"broker_id": c.world.broker_b, "start_date": "2026-02-01", "scope": "read"})),
+    ("POST", "/api/v1/mandates"): Rule(
+        allowed={"admin"},
+        target=body_target(
+            "/api/v1/mandates",
+            "insured_id",
+            a,
+            b,
+            # the other broker: new mandates must not widen the matrix's broker_user access
+            body=lambda c, r: {"broker_id": c.world.broker_b, "start_date": "2026-02-01", "scope": "read"},
+        ),
+    ),
     ("GET", "/api/v1/mandates/{mandate_id}"): Rule(
-        allowed=READERS_OF_A, target=path_target("/api/v1/mandates/{id}", lambda w: w.mandate_a,
-                                                 lambda w: w.mandate_b)),
+        allowed=READERS_OF_A,
+        target=path_target("/api/v1/mandates/{id}", lambda w: w.mandate_a, lambda w: w.mandate_b),
+    ),
     ("GET", "/api/v1/api-keys"): Rule(allowed=set(ROLES)),
     ("POST", "/api/v1/api-keys"): Rule(allowed=set(ROLES), body=lambda c, r: {"name": "ERP"}),
     ("DELETE", "/api/v1/api-keys/{key_id}"): Rule(allowed=set(ROLES), target=own_key_target),
     ("GET", "/api/v1/buyers"): Rule(allowed=set(ROLES), listed_foreign=lambda w: {w.buyer_b}),
-    ("POST", "/api/v1/buyers"): Rule(allowed={"admin", "underwriter", "insured_user", "broker_user"},
-                                     target=body_target(
-        "/api/v1/buyers", "organisation_id", a, b,
-        body=lambda c, r: {"identifiers": [{"kind": "siren", "value": new_siren()}],
-                           "legal_name": "Matrix Buyer SAS", "country": "FR"})),
+    ("POST", "/api/v1/buyers"): Rule(
+        allowed={"admin", "underwriter", "insured_user", "broker_user"},
+        target=body_target(
+            "/api/v1/buyers",
+            "organisation_id",
+            a,
+            b,
+            body=lambda c, r: {
+                "identifiers": [{"kind": "siren", "value": new_siren()}],
+                "legal_name": "Matrix Buyer SAS",
+                "country": "FR",
+            },
+        ),
+    ),
     ("GET", "/api/v1/buyers/{buyer_id}"): Rule(
-        allowed=READERS_OF_A, target=path_target("/api/v1/buyers/{id}", lambda w: w.buyer_a,
-                                                 lambda w: w.buyer_b)),
+        allowed=READERS_OF_A,
+        target=path_target("/api/v1/buyers/{id}", lambda w: w.buyer_a, lambda w: w.buyer_b),
+    ),
     ("GET", "/api/v1/policies"): Rule(allowed=set(ROLES), listed_foreign=lambda w: {w.policy_b}),
-    ("POST", "/api/v1/policies"): Rule(allowed=WRITERS, target=body_target(
-        "/api/v1/policies", "policyholder_id", a, b, body=lambda c, r: {"start_date": "2026-04-01"})),
+    ("POST", "/api/v1/policies"): Rule(
+        allowed=WRITERS,
+        target=body_target(
+            "/api/v1/policies", "policyholder_id", a, b, body=lambda c, r: {"start_date": "2026-04-01"}
+        ),
+    ),
     ("GET", "/api/v1/policies/{policy_id}"): Rule(
-        allowed=READERS_OF_A, target=path_target("/api/v1/policies/{id}", lambda w: w.policy_a,
-                                                 lambda w: w.policy_b)),
+        allowed=READERS_OF_A,
+        target=path_target("/api/v1/policies/{id}", lambda w: w.policy_a, lambda w: w.policy_b),
+    ),
     ("GET", "/api/v1/policies/{policy_id}/terms"): Rule(
-        allowed=READERS_OF_A, target=path_target("/api/v1/policies/{id}/terms", lambda w: w.policy_a,
-                                                 lambda w: w.policy_b)),
-    ("POST", "/api/v1/policies/{policy_id}/endorsements"): Rule(allowed=WRITERS, target=path_target(
-        "/api/v1/policies/{id}/endorsements", lambda w: w.policy_a, lambda w: w.policy_b,
-        body=lambda c, r: {"effective_date": "2026-06-01", "reason": "matrix",
-                           "changes": {"waiting_period_days": 100 + next(_counter)}})),
-    ("POST", "/api/v1/policies/{policy_id}/renewals"): Rule(allowed=WRITERS, target=path_target(
-        "/api/v1/policies/{id}/renewals", lambda w: w.policy_a, lambda w: w.policy_b,
-        body=lambda c, r: {"reason": "matrix renewal"})),
+        allowed=READERS_OF_A,
+        target=path_target("/api/v1/policies/{id}/terms", lambda w: w.policy_a, lambda w: w.policy_b),
+    ),
+    ("POST", "/api/v1/policies/{policy_id}/endorsements"): Rule(
+        allowed=WRITERS,
+        target=path_target(
+            "/api/v1/policies/{id}/endorsements",
+            lambda w: w.policy_a,
+            lambda w: w.policy_b,
+            body=lambda c, r: {
+                "effective_date": "2026-06-01",
+                "reason": "matrix",
+                "changes": {"waiting_period_days": 100 + next(_counter)},
+            },
+        ),
+    ),
+    ("POST", "/api/v1/policies/{policy_id}/renewals"): Rule(
+        allowed=WRITERS,
+        target=path_target(
+            "/api/v1/policies/{id}/renewals",
+            lambda w: w.policy_a,
+            lambda w: w.policy_b,
+            body=lambda c, r: {"reason": "matrix renewal"},
+        ),
+    ),
     ("GET", "/api/v1/audit/events"): Rule(allowed={"admin", "risk_manager"}),
     ("GET", "/api/v1/audit/verify"): Rule(allowed={"admin", "risk_manager"}),
 }
@@ -171,7 +231,9 @@ def _code(response: Any) -> tuple[int, str | None]:
     return response.status_code, code
 
 
-def test_authorization_matrix(app_client: TestClient, world: World, headers: dict[str, dict[str, str]]) -> None:
+def test_authorization_matrix(
+    app_client: TestClient, world: World, headers: dict[str, dict[str, str]]
+) -> None:
     ctx = Ctx(app_client, world, headers)
     failures: list[str] = []
     checked = 0
@@ -188,7 +250,9 @@ def test_authorization_matrix(app_client: TestClient, world: World, headers: dic
                 checked += 1
                 ok = 200 <= response.status_code < 300
                 if ok != (role in rule.allowed):
-                    failures.append(f"{method} {path} as {role}: {response.status_code} {response.text[:200]}")
+                    failures.append(
+                        f"{method} {path} as {role}: {response.status_code} {response.text[:200]}"
+                    )
                 if ok and rule.listed_foreign and role in TENANT_ROLES:
                     listed = {item.get("id") for item in response.json()["items"]}
                     leaked = listed & rule.listed_foreign(world)
@@ -202,15 +266,21 @@ def test_authorization_matrix(app_client: TestClient, world: World, headers: dic
                 checked += 1
             own_ok = 200 <= results["own"].status_code < 300
             if own_ok != (role in rule.allowed):
-                failures.append(f"{method} {path} as {role} on own tenant: {results['own'].status_code} "
-                                f"{results['own'].text[:200]}")
+                failures.append(
+                    f"{method} {path} as {role} on own tenant: {results['own'].status_code} "
+                    f"{results['own'].text[:200]}"
+                )
             if results["missing"].status_code not in (403, 404):
-                failures.append(f"{method} {path} as {role} on a nonexistent id: {results['missing'].status_code}")
+                failures.append(
+                    f"{method} {path} as {role} on a nonexistent id: {results['missing'].status_code}"
+                )
             if role in TENANT_ROLES:
                 other, missing = _code(results["other"]), _code(results["missing"])
                 if 200 <= other[0] < 300:
                     failures.append(f"{method} {path} as {role}: CROSS-TENANT ACCESS {other}")
                 if other != missing:
-                    failures.append(f"{method} {path} as {role}: other tenant {other} != nonexistent {missing}")
+                    failures.append(
+                        f"{method} {path} as {role}: other tenant {other} != nonexistent {missing}"
+                    )
     assert not failures, "\n".join(failures)
     assert checked > 150

@@ -115,7 +115,8 @@ class Idempotency:
             parts = split_api_key(credential)
             return None if parts is None else f"key:{parts[0]}"
         try:
-            return f"user:{subject_of(credential, self.container.settings.secret_key, self.container.clock.now())}"
+            subject = subject_of(credential, self.container.settings.secret_key, self.container.clock.now())
+            return f"user:{subject}"
         except NotAuthenticated:
             return None
 

@@ -213,9 +213,13 @@ def demo_logins(as_json: JsonOption = False) -> None:
         organisations, _ = uow.organisations.list_page(ids=None, kind=None, page=Page(limit=10_000))
         for organisation in organisations:
             users, _ = uow.users.list_page(organisation_id=organisation.id, page=Page(limit=10_000))
-            rows += [(u.email, u.role.value, organisation.name) for u in users if u.email.endswith(DEMO_DOMAIN)]
+            rows += [
+                (u.email, u.role.value, organisation.name) for u in users if u.email.endswith(DEMO_DOMAIN)
+            ]
     if as_json:
-        _print_json([{"email": e, "role": r, "organisation": o, "password": DEMO_PASSWORD} for e, r, o in rows])
+        _print_json(
+            [{"email": e, "role": r, "organisation": o, "password": DEMO_PASSWORD} for e, r, o in rows]
+        )
     elif rows:
         print_logins(rows, DEMO_PASSWORD)
     else:
@@ -225,7 +229,7 @@ def demo_logins(as_json: JsonOption = False) -> None:
 def print_logins(logins: list[tuple[str, str, str]], password: str) -> None:
     table = Table(title=f"Demo logins (password: {password})")
     for column in ("e-mail", "role", "organisation"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=True)
     for row in logins:
         table.add_row(*row)
     console.print(table)
