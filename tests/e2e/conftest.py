@@ -1,133 +1,15 @@
-"""An API world: the insurer's staff, two insureds (A and B), a broker mandated by A, a factor."""
+"""Fixtures for the API tests; the world itself is built in api_world.py."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date
 
 import pytest
+from api_world import World, build_world, login
 from fastapi.testclient import TestClient
 
 from tradecover.api.app import create_app
 from tradecover.bootstrap import Container
-from tradecover.domain.parties import STAFF_ROLES, MandateScope, OrganisationKind, Role
-from tradecover.services import accounts, buyers, policies
-from tradecover.services.authorization import system_actor
-
-PASSWORD = "correct horse battery"
-
-
-@dataclass
-class World:
-    insurer_id: str
-    insured_a: str
-    insured_b: str
-    broker_id: str
-    factor_id: str
-    policy_a: str
-    policy_b: str
-    buyer_a: str
-    buyer_b: str
-    broker_b: str = ""
-    mandate_a: str = ""
-    mandate_b: str = ""
-    emails: dict[str, str] = field(default_factory=dict)  # principal name -> e-mail
-    user_ids: dict[str, str] = field(default_factory=dict)
-
-
-def build_world(container: Container) -> World:
-    clock = container.clock
-    with container.uow() as uow:
-        insurer = accounts.ensure_insurer(uow, clock)
-        admin = system_actor(insurer.id)
-
-        def org(kind: OrganisationKind, name: str, siren: str | None = None) -> str:
-            return accounts.create_organisation(
-                uow, clock, admin, kind=kind, name=name, country="FR", siren=siren
-            ).id
-
-        a = org(OrganisationKind.POLICYHOLDER, "Insured A SAS", "732829320")
-        b = org(OrganisationKind.POLICYHOLDER, "Insured B SARL")
-        broker = org(OrganisationKind.BROKER, "Broker SAS")
-        factor = org(OrganisationKind.FACTOR, "Factor SA")
-        mandate_a = accounts.create_mandate(
-            uow,
-            clock,
-            admin,
-            broker_id=broker,
-            insured_id=a,
-            start_date=date(2026, 1, 1),
-            end_date=None,
-            scope=MandateScope.ACT,
-        )
-        broker_b = org(OrganisationKind.BROKER, "Other Broker SARL")
-        mandate_b = accounts.create_mandate(
-            uow,
-            clock,
-            admin,
-            broker_id=broker_b,
-            insured_id=b,
-            start_date=date(2026, 1, 1),
-            end_date=None,
-            scope=MandateScope.READ,
-        )
-        p_a, _ = policies.issue_policy(uow, clock, admin, policyholder_id=a, start_date=date(2026, 1, 1))
-        p_b, _ = policies.issue_policy(uow, clock, admin, policyholder_id=b, start_date=date(2026, 1, 1))
-        buyer_a, _ = buyers.add_buyer(
-            uow,
-            clock,
-            admin,
-            identifiers=[("siren", "552100554")],
-            legal_name="Buyer of A",
-            country="FR",
-            organisation_id=a,
-        )
-        buyer_b, _ = buyers.add_buyer(
-            uow,
-            clock,
-            admin,
-            identifiers=[("siren", "542051180")],
-            legal_name="Buyer of B",
-            country="FR",
-            organisation_id=b,
-        )
-        world = World(
-            insurer.id,
-            a,
-            b,
-            broker,
-            factor,
-            p_a.id,
-            p_b.id,
-            buyer_a.id,
-            buyer_b.id,
-            broker_b=broker_b,
-            mandate_a=mandate_a.id,
-            mandate_b=mandate_b.id,
-        )
-        principals: list[tuple[str, str, Role]] = [(r.value, insurer.id, r) for r in STAFF_ROLES]
-        principals += [
-            ("insured_user", a, Role.INSURED_USER),
-            ("insured_user_b", b, Role.INSURED_USER),
-            ("broker_user", broker, Role.BROKER_USER),
-            ("factor_user", factor, Role.FACTOR_USER),
-        ]
-        for name, organisation_id, role in principals:
-            email = f"{name}@example.fr"
-            user = accounts.create_user(
-                uow,
-                clock,
-                admin,
-                organisation_id=organisation_id,
-                email=email,
-                full_name=name,
-                role=role,
-                password=PASSWORD,
-            )
-            world.emails[name] = email
-            world.user_ids[name] = user.id
-    return world
 
 
 @pytest.fixture
@@ -139,12 +21,6 @@ def app_client(container: Container) -> Iterator[TestClient]:
 @pytest.fixture
 def world(container: Container) -> World:
     return build_world(container)
-
-
-def login(client: TestClient, email: str, password: str = PASSWORD) -> dict[str, str]:
-    response = client.post("/api/v1/auth/token", data={"username": email, "password": password})
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 @pytest.fixture

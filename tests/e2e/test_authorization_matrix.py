@@ -14,9 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from api_world import World
 from fastapi.testclient import TestClient
-
-from conftest import World
 
 STAFF = {"admin", "underwriter", "claims_handler", "collector", "risk_manager"}
 TENANT_ROLES = {"insured_user", "broker_user", "factor_user"}
@@ -91,6 +90,20 @@ def own_key_target(ctx: Ctx, role: str, which: str) -> tuple[str, None]:
         )
         return f"/api/v1/api-keys/{created.json()['id']}", None
     return f"/api/v1/api-keys/{uuid.uuid4()}", None
+
+
+def renewal_target(ctx: Ctx, role: str, which: str) -> tuple[str, dict[str, Any]]:
+    """A fresh policy of the target tenant each time: a policy is renewed once per running year."""
+    holder = {"own": ctx.world.insured_a, "other": ctx.world.insured_b}.get(which)
+    if holder is None:
+        return f"/api/v1/policies/{uuid.uuid4()}/renewals", {"reason": "matrix renewal"}
+    issued = ctx.client.post(
+        "/api/v1/policies",
+        json={"policyholder_id": holder, "start_date": "2026-01-01"},
+        headers=ctx.headers["admin"],
+    )
+    assert issued.status_code == 201, issued.text
+    return f"/api/v1/policies/{issued.json()['id']}/renewals", {"reason": "matrix renewal"}
 
 
 def new_siren() -> str:
@@ -198,15 +211,7 @@ RULES: dict[tuple[str, str], Rule] = {
             },
         ),
     ),
-    ("POST", "/api/v1/policies/{policy_id}/renewals"): Rule(
-        allowed=WRITERS,
-        target=path_target(
-            "/api/v1/policies/{id}/renewals",
-            lambda w: w.policy_a,
-            lambda w: w.policy_b,
-            body=lambda c, r: {"reason": "matrix renewal"},
-        ),
-    ),
+    ("POST", "/api/v1/policies/{policy_id}/renewals"): Rule(allowed=WRITERS, target=renewal_target),
     ("GET", "/api/v1/audit/events"): Rule(allowed={"admin", "risk_manager"}),
     ("GET", "/api/v1/audit/verify"): Rule(allowed={"admin", "risk_manager"}),
 }

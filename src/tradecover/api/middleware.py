@@ -12,10 +12,12 @@ import anyio
 from sqlalchemy.exc import IntegrityError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tradecover.api.problems import TITLES
 from tradecover.api.tokens import subject_of
 from tradecover.bootstrap import Container
 from tradecover.domain.errors import NotAuthenticated
-from tradecover.services.security import API_KEY_MARK, split_api_key
+from tradecover.services import accounts
+from tradecover.services.security import API_KEY_MARK
 
 PROBLEM = b"application/problem+json"
 
@@ -24,7 +26,7 @@ def _problem_bytes(status: int, code: str, detail: str) -> bytes:
     return json.dumps(
         {
             "type": f"urn:tradecover:problem:{code}",
-            "title": detail,
+            "title": TITLES.get(status, "Error"),
             "status": status,
             "detail": detail,
             "code": code,
@@ -44,10 +46,6 @@ async def _send_problem(send: Send, status: int, code: str, detail: str) -> None
     await send({"type": "http.response.body", "body": body})
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 class BodySizeLimit:
     """Refuse bodies over the limit with 413, whether or not Content-Length is declared."""
 
@@ -65,29 +63,36 @@ class BodySizeLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await _send_problem(send, 413, "request.too_large", f"the request body exceeds {limit} bytes")
             return
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
+        if declared is not None:
+            # The server holds the body to its declared length: the check above suffices.
+            await self.app(scope, receive, send)
+            return
+        # No declared length (chunked): read up to the limit before the app sees anything.
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except BodyTooLarge:
-            if not started:
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
                 await _send_problem(send, 413, "request.too_large", f"the request body exceeds {limit} bytes")
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        delivered = False
+
+        async def buffered_receive() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, buffered_receive, send)
 
 
 class Idempotency:
@@ -106,19 +111,23 @@ class Idempotency:
         self._lock = threading.Lock()
 
     def _principal(self, headers: dict[bytes, bytes]) -> str | None:
+        """The user the credentials prove, fully checked (a replay is a read of a response)."""
         api_key = headers.get(b"x-api-key", b"").decode("latin-1")
         auth = headers.get(b"authorization", b"").decode("latin-1")
         credential = api_key or (auth[7:].strip() if auth.lower().startswith("bearer ") else "")
         if not credential:
             return None
-        if credential.startswith(f"{API_KEY_MARK}_"):
-            parts = split_api_key(credential)
-            return None if parts is None else f"key:{parts[0]}"
+        container = self.container
         try:
-            subject = subject_of(credential, self.container.settings.secret_key, self.container.clock.now())
-            return f"user:{subject}"
+            with container.uow() as uow:
+                if credential.startswith(f"{API_KEY_MARK}_"):
+                    user_id = accounts.verified_api_key(uow, credential).user_id
+                else:
+                    user_id = subject_of(credential, container.settings.secret_key, container.clock.now())
+                actor = accounts.actor_for_user(uow, container.clock, user_id)
         except NotAuthenticated:
-            return None
+            return None  # the route answers 401 itself
+        return f"user:{actor.user_id}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] in self.EXEMPT:
@@ -126,7 +135,7 @@ class Idempotency:
             return
         headers = dict(scope.get("headers") or [])
         raw_key = headers.get(b"idempotency-key")
-        principal = self._principal(headers) if raw_key is not None else None
+        principal = await anyio.to_thread.run_sync(self._principal, headers) if raw_key is not None else None
         if raw_key is None or principal is None:
             await self.app(scope, receive, send)
             return

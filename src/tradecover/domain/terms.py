@@ -102,7 +102,13 @@ class PolicyTerms:
         if unknown:
             name = sorted(unknown)[0]
             raise InvalidInput(f"unknown policy term {name!r}", code="terms.unknown", field=name)
-        merged.pop("currency", None)
+        asked = merged.pop("currency", None)
+        if asked is not None and str(asked) != cur:
+            raise InvalidInput(
+                f"the terms' currency {asked!r} differs from the policy currency {cur}",
+                code="terms.currency_mismatch",
+                field="currency",
+            )
         values.update(merged)
         return cls._validated(cur, values)
 
@@ -117,6 +123,9 @@ class PolicyTerms:
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         values.update(changes)
         values.pop("currency")
+        # The year's cap is one rule or the other: asking for a multiple drops a fixed amount.
+        if changes.get("max_liability_multiple") is not None and "max_liability_amount" not in changes:
+            values["max_liability_amount"] = None
         return self._validated(self.currency, values)
 
     @classmethod
@@ -224,9 +233,13 @@ class PolicyTerms:
         return data
 
     def changes_from(self, other: PolicyTerms) -> dict[str, tuple[Any, Any]]:
-        """Fields that differ, as ``{name: (other's value, this value)}`` in JSON form."""
+        """Fields whose values differ (compared as values: 0.9 == 0.90), in JSON form."""
         mine, theirs = self.to_dict(), other.to_dict()
-        return {k: (theirs[k], v) for k, v in mine.items() if theirs.get(k) != v}
+        return {
+            f.name: (theirs[f.name], mine[f.name])
+            for f in dataclasses.fields(self)
+            if getattr(self, f.name) != getattr(other, f.name)
+        }
 
 
 def _decimal(value: Any, name: str) -> Decimal:

@@ -326,13 +326,19 @@ def revoke_api_key(uow: UnitOfWork, clock: Clock, actor: Actor, key_id: str) -> 
     return revoked
 
 
-def actor_for_api_key(uow: UnitOfWork, clock: Clock, token: str) -> Actor:
+def verified_api_key(uow: UnitOfWork, token: str) -> ApiKey:
+    """The active key this token is, checked against its digest; reads only."""
     parts = security.split_api_key(token)
     key = uow.api_keys.by_prefix(parts[0]) if parts else None
     if parts is None or key is None or not key.active:
         raise NotAuthenticated("unknown or revoked API key", code="auth.invalid_api_key")
     if not security.digests_match(key.digest, security.api_key_digest(*parts)):
         raise NotAuthenticated("unknown or revoked API key", code="auth.invalid_api_key")
+    return key
+
+
+def actor_for_api_key(uow: UnitOfWork, clock: Clock, token: str) -> Actor:
+    key = verified_api_key(uow, token)
     uow.api_keys.save(replace(key, last_used_at=clock.now()))
     uow.commit()
     return actor_for_user(uow, clock, key.user_id, api_key_id=key.id)

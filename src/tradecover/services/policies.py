@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from tradecover.domain.errors import InvalidInput
+from tradecover.domain.errors import InvalidInput, RuleBroken
 from tradecover.domain.parties import OrganisationKind
 from tradecover.domain.periods import Clock, Period
 from tradecover.domain.policies import (
@@ -121,8 +121,9 @@ def endorse_policy(
             "an endorsement changes at least one term", code="policy.no_change", field="changes"
         )
     versions = uow.policies.terms_versions(policy.id)
+    # A renewed policy may still be endorsed in the year that is running.
     check_endorsement_date(
-        policy.current_period,
+        policy.period_on(effective_date) or policy.current_period,
         effective_date,
         [TermsVersionRef(v.version, v.effective_date) for v in versions],
     )
@@ -165,6 +166,11 @@ def renew_policy(uow: UnitOfWork, clock: Clock, actor: Actor, policy_id: str, *,
     """Open the next 12-month period; the terms in force carry over."""
     policy = get_policy(uow, actor, policy_id)
     require(actor, Permission.POLICY_RENEW)
+    if clock.today() < policy.current_period.start:
+        raise RuleBroken(
+            f"the policy is already renewed up to {policy.current_period.end}",
+            code="policy.already_renewed",
+        )
     new_period = next_period(policy.current_period, policy.status)
     policy.periods.append(new_period)
     uow.policies.save(policy)

@@ -254,7 +254,9 @@ class FakePolicyRepository(_Repository):
 
     def list_page(self, *, policyholder_ids: frozenset[str] | None, page: Page) -> tuple[list[Policy], int]:
         rows = sorted(self._state.policies.values(), key=lambda p: p.number)
-        return _page((p for p in rows if policyholder_ids is None or p.policyholder_id in policyholder_ids), page)
+        return _page(
+            (p for p in rows if policyholder_ids is None or p.policyholder_id in policyholder_ids), page
+        )
 
     def next_number(self, year: int) -> int:
         numbers = self._state.policy_numbers
@@ -338,6 +340,7 @@ class FakeUnitOfWork:
         self.working = FakeState()
         self.committed = False
         self.commit_count = 0
+        self._open = False
         self._organisations = FakeOrganisationRepository(self)
         self._users = FakeUserRepository(self)
         self._mandates = FakeMandateRepository(self)
@@ -375,6 +378,10 @@ class FakeUnitOfWork:
         return self._audit
 
     def __enter__(self) -> Self:
+        if self._open:
+            # A nested block would silently drop the outer block's uncommitted work.
+            raise RuntimeError("the fake unit of work is already open")
+        self._open = True
         self.working = copy.deepcopy(self.committed_state)
         self.committed = False
         return self
@@ -386,6 +393,7 @@ class FakeUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         self.rollback()
+        self._open = False
 
     def commit(self) -> None:
         self.committed_state = copy.deepcopy(self.working)

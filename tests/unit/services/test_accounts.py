@@ -17,12 +17,13 @@ from tradecover.domain.parties import (
 )
 from tradecover.domain.periods import FixedClock
 from tradecover.services import accounts, security
-from tradecover.services.authorization import Actor, ensure_can_act, ensure_can_read
+from tradecover.services.authorization import Actor, ensure_can_act, ensure_can_read, system_actor
 from tradecover.services.ports import Page
 
 if TYPE_CHECKING:
-    from conftest import MakeActor, MakeOrg
     from fakes import FakeUnitOfWork
+
+    from conftest import MakeActor, MakeOrg
 
 
 # ------------------------------------------------------------- unit of work
@@ -288,7 +289,7 @@ def test_an_email_is_used_once(
     second = make_org(OrganisationKind.POLICYHOLDER, "Second SAS")
     _create_user(uow, clock, admin, first, "dup@example.com", password)
 
-    with uow, pytest.raises(Conflict) as caught:
+    with pytest.raises(Conflict) as caught:
         _create_user(uow, clock, admin, second, "DUP@example.com", password)
 
     assert caught.value.code == "user.email_taken"
@@ -302,7 +303,7 @@ def test_an_invalid_email_is_refused(
 ) -> None:
     holder = make_org(OrganisationKind.POLICYHOLDER, "Dupont SAS")
 
-    with uow, pytest.raises(InvalidInput) as caught:
+    with pytest.raises(InvalidInput) as caught:
         _create_user(uow, clock, admin, holder, "not-an-address", password)
 
     assert caught.value.code == "user.invalid_email"
@@ -311,7 +312,7 @@ def test_an_invalid_email_is_refused(
 def test_a_user_of_an_unknown_organisation_is_refused(
     uow: FakeUnitOfWork, clock: FixedClock, admin: Actor, password: str
 ) -> None:
-    with uow, pytest.raises(NotFound) as caught:
+    with pytest.raises(NotFound) as caught:
         _create_user(uow, clock, admin, _ghost_org(clock), "ghost@example.com", password)
 
     assert caught.value.code == "organisation.not_found"
@@ -577,7 +578,14 @@ def test_a_mandate_must_end_after_it_starts(
 
     with pytest.raises(InvalidInput) as caught:
         _mandate(
-            uow, clock, admin, broker, mandated, scope=MandateScope.READ, start=date(2026, 1, 1), end=date(2026, 1, 1)
+            uow,
+            clock,
+            admin,
+            broker,
+            mandated,
+            scope=MandateScope.READ,
+            start=date(2026, 1, 1),
+            end=date(2026, 1, 1),
         )
 
     assert caught.value.code == "mandate.invalid_period"
@@ -597,8 +605,9 @@ def test_a_broker_lists_its_own_mandates_only(
     _mandate(uow, clock, admin, rival, mandated, scope=MandateScope.READ)
     _mandate(uow, clock, admin, rival, other, scope=MandateScope.READ)
 
+    broker_user = make_actor(broker)
     with uow:
-        mandates, total = accounts.list_mandates(uow, make_actor(broker), Page())
+        mandates, total = accounts.list_mandates(uow, broker_user, Page())
 
     assert total == 1
     assert [(m.broker_id, m.insured_id) for m in mandates] == [(broker.id, mandated.id)]
@@ -734,8 +743,6 @@ def test_users_list_their_own_keys_and_the_admin_all(
 def test_an_api_key_needs_a_name_and_a_user_account(
     uow: FakeUnitOfWork, clock: FixedClock, insurer: Organisation, admin: Actor
 ) -> None:
-    from tradecover.services.authorization import system_actor
-
     with uow, pytest.raises(InvalidInput) as unnamed:
         accounts.create_api_key(uow, clock, admin, name="   ")
     with uow, pytest.raises(InvalidInput) as userless:
@@ -749,7 +756,12 @@ def test_an_api_key_needs_a_name_and_a_user_account(
 
 
 def _create_user(
-    uow: FakeUnitOfWork, clock: FixedClock, admin: Actor, organisation: Organisation, email: str, password: str
+    uow: FakeUnitOfWork,
+    clock: FixedClock,
+    admin: Actor,
+    organisation: Organisation,
+    email: str,
+    password: str,
 ) -> User:
     with uow:
         return accounts.create_user(

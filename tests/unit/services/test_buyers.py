@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from stdnum import luhn
@@ -17,8 +18,9 @@ from tradecover.services.authorization import Actor
 from tradecover.services.ports import Page
 
 if TYPE_CHECKING:
-    from conftest import MakeActor, MakeOrg
     from fakes import FakeUnitOfWork
+
+    from conftest import MakeActor, MakeOrg
 
 SIREN = generate_siren(1)
 OTHER_SIREN = generate_siren(2)
@@ -60,7 +62,7 @@ def add(
     actor: Actor,
     identifiers: list[tuple[str, str]],
     name: str = "Négoce Martin SAS",
-    **options: object,
+    **options: Any,
 ) -> tuple[Buyer, bool]:
     with uow:
         return buyers.add_buyer(
@@ -70,7 +72,7 @@ def add(
             identifiers=identifiers,
             legal_name=name,
             country="FR",
-            **options,  # type: ignore[arg-type]
+            **options,
         )
 
 
@@ -289,8 +291,6 @@ def test_a_broker_adds_buyers_for_insureds_that_let_it_act(
     scope: MandateScope | None,
     expected: type[Exception] | None,
 ) -> None:
-    from datetime import date
-
     broker = make_org(OrganisationKind.BROKER, "Courtage Durand")
     if scope is not None:
         with uow:
@@ -331,9 +331,7 @@ def test_a_parent_must_exist(uow: FakeUnitOfWork, clock: FixedClock, insured_a: 
     assert caught.value.code == "buyer.unknown_parent"
 
 
-@pytest.mark.parametrize(
-    ("naf", "code"), [("46-69", "buyer.invalid_naf"), ("99.99Z", "buyer.unknown_naf")]
-)
+@pytest.mark.parametrize(("naf", "code"), [("46-69", "buyer.invalid_naf"), ("99.99Z", "buyer.unknown_naf")])
 def test_a_bad_naf_code_is_refused(
     uow: FakeUnitOfWork, clock: FixedClock, insured_a: Actor, naf: str, code: str
 ) -> None:
