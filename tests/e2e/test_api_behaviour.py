@@ -12,12 +12,12 @@ from datetime import timedelta
 from typing import Any, cast
 
 import pytest
+from api_world import PASSWORD, World, login
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import text
 from stdnum import luhn
 
-from conftest import PASSWORD, World, login
 from tradecover.api.tokens import issue_access_token
 from tradecover.bootstrap import Container
 from tradecover.domain.identifiers import generate_siren
@@ -551,13 +551,27 @@ def test_renewal_opens_the_next_period(
     assert renewed["current_period"] == {"start_date": "2027-01-01", "end_date": "2028-01-01"}
     read = app_client.get(url, headers=headers["insured_user"]).json()
     assert read["periods"] == renewed["periods"]
-    # an endorsement must now fall in the new period
-    old = app_client.post(
-        f"{url}/endorsements",
-        json={"effective_date": "2026-06-01", "changes": {"indemnity_rate": "0.80"}, "reason": "r"},
-        headers=headers["underwriter"],
-    )
-    assert_problem(old, 422, "policy.endorsement_outside_period", field="effective_date")
+
+    def endorse(effective_date: str, rate: str) -> Response:
+        return app_client.post(
+            f"{url}/endorsements",
+            json={"effective_date": effective_date, "changes": {"indemnity_rate": rate}, "reason": "r"},
+            headers=headers["underwriter"],
+        )
+
+    # the running year may still be endorsed, and so may the new period; nothing beyond them
+    running_year = endorse("2026-06-01", "0.80")
+    assert running_year.status_code == 201, running_year.text
+    assert_problem(endorse("2028-01-01", "0.85"), 422, "policy.endorsement_outside_period", "effective_date")
+    next_year = endorse("2027-01-01", "0.85")
+    assert next_year.status_code == 201, next_year.text
+    assert next_year.json()["version"] == 3
+    history = app_client.get(f"{url}/terms", headers=headers["underwriter"]).json()
+    assert [(v["effective_date"], v["terms"]["indemnity_rate"]) for v in history] == [
+        ("2026-01-01", "0.90"),
+        ("2026-06-01", "0.80"),
+        ("2027-01-01", "0.85"),
+    ]
 
 
 def test_renewal_needs_a_reason(
@@ -896,15 +910,10 @@ def test_idempotency_key_with_an_api_key(
     assert count(container, "buyers") == before + 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src/tradecover/api/middleware.py Idempotency._principal: an API key's principal is its "
-    "prefix alone (split_api_key), neither the secret nor revocation is checked, and __call__ replays "
-    "the stored response before the route authenticates: a forged or revoked key replays it",
-)
 def test_idempotent_replay_needs_valid_credentials(
     app_client: TestClient, world: World, headers: dict[str, dict[str, str]]
 ) -> None:
+    """A replay is a read of the stored response: a forged or revoked API key must not get it."""
     parent = create_key(app_client, headers["insured_user"], "ERP")
     body = {"name": "child"}
     first = app_client.post(

@@ -16,6 +16,7 @@ from stdnum.fr import siren as fr_siren
 from typer.testing import CliRunner, Result
 
 from tradecover.api.app import create_app
+from tradecover.cli import main as cli_main
 from tradecover.cli.main import app
 from tradecover.config import Settings
 from tradecover.persistence.engine import make_engine
@@ -32,7 +33,9 @@ DEMO_BUYERS = 40
 def cli_env(monkeypatch: pytest.MonkeyPatch, database_url: str) -> str:
     monkeypatch.setenv("TRADECOVER_DATABASE_URL", database_url)
     monkeypatch.setenv("TRADECOVER_ENVIRONMENT", "test")
-    monkeypatch.setenv("COLUMNS", "200")
+    # wide consoles, so that tables are not truncated nor messages wrapped, whatever the terminal
+    for console in (cli_main.console, cli_main.errors):
+        monkeypatch.setattr(console, "_width", 200)
     return database_url
 
 

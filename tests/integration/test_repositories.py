@@ -132,6 +132,8 @@ def test_buyer_search_is_prefix_and_accent_insensitive(container: Container) -> 
         assert [b.legal_name for b in found] == ["Boulangerie Lefèvre"]
         found, _ = uow.buyers.list_page(organisation_ids=frozenset({"nobody"}), search="electr", page=Page())
         assert found == []
+        found, total = uow.buyers.list_page(organisation_ids=None, search=" _-' ", page=Page())
+        assert (found, total) == ([], 0)
 
 
 def test_instants_come_back_aware_utc(container: Container, clock: FixedClock) -> None:

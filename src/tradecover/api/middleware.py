@@ -6,6 +6,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import anyio
@@ -244,7 +245,11 @@ class Idempotency:
             )
 
     def _lookup(self, principal: str, key: str) -> tuple[str, int, bytes, str] | None:
+        """The stored response, once expired keys (older than ``idempotency_hours``) are purged."""
+        horizon = self.container.clock.now() - timedelta(hours=self.container.settings.idempotency_hours)
         with self.container.uow() as uow:
+            uow.idempotency.purge_before(horizon)
+            uow.commit()
             return uow.idempotency.lookup(principal, key)
 
     def _remember(

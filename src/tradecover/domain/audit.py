@@ -75,3 +75,41 @@ def verify_chain(tenant: str, rows: Iterable[tuple[AuditRecord, str]]) -> list[C
         expected_previous = stored_hash
         expected_sequence = record.sequence + 1
     return problems
+
+
+def next_link(
+    *,
+    tenant: str,
+    previous_sequence: int,
+    previous_hash: str,
+    occurred_at: datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    summary: Mapping[str, Any],
+    reason: str | None,
+) -> tuple[AuditRecord, str]:
+    """The event that follows a chain's head, and its hash.
+
+    The summary goes through canonical JSON first, so that what a store keeps
+    as text hashes the same when it is read back.
+    """
+    normalised = json.loads(json.dumps(summary, sort_keys=True, default=str))
+    record = AuditRecord(
+        tenant,
+        previous_sequence + 1,
+        occurred_at,
+        actor,
+        action,
+        object_type,
+        object_id,
+        normalised,
+        reason,
+        previous_hash,
+    )
+    return record, chain_hash(record)
+
+
+def summary_text(record: AuditRecord) -> str:
+    return json.dumps(record.summary, sort_keys=True, separators=(",", ":"))

@@ -7,10 +7,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, delete, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from tradecover.domain.audit import GENESIS_HASH, AuditRecord, chain_hash
+from tradecover.domain.audit import GENESIS_HASH, AuditRecord, next_link, summary_text
 from tradecover.domain.buyers import BookEntry, Buyer, LegalStatus, search_key
 from tradecover.domain.identifiers import CompanyIdentifier, IdentifierKind
 from tradecover.domain.money import Money
@@ -324,9 +324,9 @@ class BuyerRepository:
             by_identifier = select(t.BuyerIdentifierRow.buyer_id).where(
                 t.BuyerIdentifierRow.value == search.replace(" ", "").upper()
             )
-            query = query.where(
-                or_(t.BuyerRow.search_name.startswith(key, autoescape=True), t.BuyerRow.id.in_(by_identifier))
-            )
+            # A search of punctuation alone names nothing, not every buyer.
+            by_name = t.BuyerRow.search_name.startswith(key, autoescape=True) if key else false()
+            query = query.where(or_(by_name, t.BuyerRow.id.in_(by_identifier)))
         rows, total = _paged(self.session, query, page)
         ids = [r.id for r in rows]
         identifiers: dict[str, list[t.BuyerIdentifierRow]] = {i: [] for i in ids}
@@ -573,21 +573,18 @@ class AuditLog:
         if head is None:
             head = t.AuditHeadRow(tenant=tenant, sequence=0, hash=GENESIS_HASH)
             self.session.add(head)
-        # Canonical JSON in, so the stored text hashes the same when read back.
-        normalised = json.loads(json.dumps(summary, sort_keys=True, default=str))
-        record = AuditRecord(
-            tenant,
-            head.sequence + 1,
-            at.replace(microsecond=at.microsecond),
-            actor,
-            action,
-            object_type,
-            object_id,
-            normalised,
-            reason,
-            head.hash,
+        record, digest = next_link(
+            tenant=tenant,
+            previous_sequence=head.sequence,
+            previous_hash=head.hash,
+            occurred_at=at,
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            summary=summary,
+            reason=reason,
         )
-        digest = chain_hash(record)
         self.session.add(
             t.AuditEventRow(
                 tenant=tenant,
@@ -597,7 +594,7 @@ class AuditLog:
                 action=action,
                 object_type=object_type,
                 object_id=object_id,
-                summary=json.dumps(normalised, sort_keys=True, separators=(",", ":")),
+                summary=summary_text(record),
                 reason=reason,
                 previous_hash=head.hash,
                 hash=digest,

@@ -17,14 +17,13 @@ have no ``__init__.py``), so it imports nothing from the tests.
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
-from tradecover.domain.audit import GENESIS_HASH, AuditRecord, chain_hash
+from tradecover.domain.audit import GENESIS_HASH, AuditRecord, next_link
 from tradecover.domain.buyers import BookEntry, Buyer, search_key
 from tradecover.domain.identifiers import CompanyIdentifier
 from tradecover.domain.parties import ApiKey, Mandate, Organisation, OrganisationKind, User
@@ -290,21 +289,19 @@ class FakeAuditLog(_Repository):
         state = self._state
         rows = state.audit.setdefault(tenant, [])
         sequence, previous_hash = (rows[-1][0].sequence, rows[-1][1]) if rows else (0, GENESIS_HASH)
-        # As the SQL log: canonical JSON in, so the stored summary hashes the same when read back.
-        normalised = json.loads(json.dumps(summary, sort_keys=True, default=str))
-        record = AuditRecord(
-            tenant,
-            sequence + 1,
-            at,
-            actor,
-            action,
-            object_type,
-            object_id,
-            normalised,
-            reason,
-            previous_hash,
+        record, digest = next_link(
+            tenant=tenant,
+            previous_sequence=sequence,
+            previous_hash=previous_hash,
+            occurred_at=at,
+            actor=actor,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            summary=summary,
+            reason=reason,
         )
-        rows.append((record, chain_hash(record)))
+        rows.append((record, digest))
         state.audit_order.append((tenant, record.sequence))
         return record
 
