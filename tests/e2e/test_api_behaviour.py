@@ -1006,3 +1006,35 @@ def test_page_size_is_capped(
     response = app_client.get(f"{API}/buyers", params={"limit": 100_000}, headers=headers["admin"])
     assert response.status_code == 200
     assert response.json()["limit"] == container.settings.page_size_max
+
+
+def test_idempotency_keys_expire_after_the_configured_hours(
+    app_client: TestClient, world: World, container: Container
+) -> None:
+    clock = cast(FixedClock, container.clock)
+    key_headers = {"Idempotency-Key": "yearly-run"}
+
+    def headers_now() -> dict[str, str]:
+        return {**login(app_client, world.emails["underwriter"]), **key_headers}
+
+    first = app_client.post(
+        f"{API}/policies",
+        json={"policyholder_id": world.insured_a, "start_date": "2026-04-01"},
+        headers=headers_now(),
+    )
+    assert first.status_code == 201, first.text
+    clock.advance(timedelta(hours=container.settings.idempotency_hours - 1))
+    reused = app_client.post(
+        f"{API}/policies",
+        json={"policyholder_id": world.insured_a, "start_date": "2026-05-01"},
+        headers=headers_now(),
+    )
+    assert_problem(reused, 422, "idempotency.key_reused")
+    clock.advance(timedelta(hours=2))
+    after_expiry = app_client.post(
+        f"{API}/policies",
+        json={"policyholder_id": world.insured_a, "start_date": "2026-05-01"},
+        headers=headers_now(),
+    )
+    assert after_expiry.status_code == 201, after_expiry.text
+    assert after_expiry.json()["id"] != first.json()["id"]
