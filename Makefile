@@ -22,7 +22,7 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/tradecover db upgrade
-	$(BIN)/tradecover demo load --if-empty
+	$(BIN)/tradecover demo load --if-empty > /dev/null  # the progress bar shows on stderr
 	$(BIN)/tradecover demo logins
 	@echo "Serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/docs)"
 	$(BIN)/tradecover serve --host $(HOST) --port $(PORT)

@@ -216,6 +216,8 @@ def demo_logins(as_json: JsonOption = False) -> None:
             rows += [
                 (u.email, u.role.value, organisation.name) for u in users if u.email.endswith(DEMO_DOMAIN)
             ]
+        staff = {r.value for r in STAFF_ROLES}
+        rows.sort(key=lambda row: (row[1] not in staff, row[2], row[0]))
     if as_json:
         _print_json(
             [{"email": e, "role": r, "organisation": o, "password": DEMO_PASSWORD} for e, r, o in rows]
@@ -227,12 +229,11 @@ def demo_logins(as_json: JsonOption = False) -> None:
 
 
 def print_logins(logins: list[tuple[str, str, str]], password: str) -> None:
-    table = Table(title=f"Demo logins (password: {password})")
-    for column in ("e-mail", "role", "organisation"):
-        table.add_column(column, no_wrap=True)
-    for row in logins:
-        table.add_row(*row)
-    console.print(table)
+    # Plain aligned lines: a table would be cut to the terminal's width, and these must be copied whole.
+    width = max(len(email) for email, _, _ in logins)
+    typer.echo(f"Demo logins (every one with the password {password}):")
+    for email, role, organisation in logins:
+        typer.echo(f"  {email.ljust(width)}  {role.ljust(14)}  {organisation}")
 
 
 @audit_app.command("verify")
