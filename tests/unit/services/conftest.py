@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import argon2
 import pytest
 
-from tradecover.domain.parties import Organisation, OrganisationKind, Role
+from tradecover.domain.parties import Mandate, MandateScope, Organisation, OrganisationKind, Role
 from tradecover.domain.periods import FixedClock
 from tradecover.services import accounts, security
 from tradecover.services.authorization import Actor, system_actor
@@ -102,6 +102,7 @@ def admin(uow: FakeUnitOfWork, clock: FixedClock, insurer: Organisation) -> Acto
 
 MakeOrg = Callable[..., Organisation]
 MakeActor = Callable[..., Actor]
+GrantMandate = Callable[..., Mandate]
 
 
 @pytest.fixture
@@ -135,3 +136,23 @@ def make_actor(uow: FakeUnitOfWork, clock: FixedClock, admin: Actor) -> MakeActo
             return accounts.actor_for_user(uow, clock, user.id)
 
     return make
+
+
+@pytest.fixture
+def grant_mandate(uow: FakeUnitOfWork, clock: FixedClock, admin: Actor) -> GrantMandate:
+    """``grant_mandate(broker, insured, scope)``: a mandate in force from 2026-01-01, open-ended."""
+
+    def grant(broker: Organisation, insured: Organisation, scope: MandateScope) -> Mandate:
+        with uow:
+            return accounts.create_mandate(
+                uow,
+                clock,
+                admin,
+                broker_id=broker.id,
+                insured_id=insured.id,
+                start_date=date(2026, 1, 1),
+                end_date=None,
+                scope=scope,
+            )
+
+    return grant

@@ -23,7 +23,7 @@ from tradecover.services.recording import INSURER_TENANT
 if TYPE_CHECKING:
     from fakes import FakeUnitOfWork
 
-    from conftest import MakeActor, MakeOrg
+    from conftest import GrantMandate, MakeActor, MakeOrg
 
 
 def events_after(uow: FakeUnitOfWork, count: int) -> list[AuditRecord]:
@@ -185,6 +185,7 @@ def test_a_new_buyer_is_recorded_for_the_insurer_and_the_book(
 
 
 def test_a_broker_acting_under_mandate_is_named_with_it(
+    grant_mandate: GrantMandate,
     uow: FakeUnitOfWork,
     clock: FixedClock,
     admin: Actor,
@@ -192,17 +193,7 @@ def test_a_broker_acting_under_mandate_is_named_with_it(
     broker: Organisation,
     make_actor: MakeActor,
 ) -> None:
-    with uow:
-        accounts.create_mandate(
-            uow,
-            clock,
-            admin,
-            broker_id=broker.id,
-            insured_id=holder.id,
-            start_date=date(2026, 1, 1),
-            end_date=None,
-            scope=MandateScope.ACT,
-        )
+    grant_mandate(broker, holder, MandateScope.ACT)
     broker_user = make_actor(broker)
     before = event_count(uow)
 
@@ -293,6 +284,7 @@ def test_a_refused_change_records_nothing(
 
 @pytest.fixture
 def busy_log(
+    grant_mandate: GrantMandate,
     uow: FakeUnitOfWork,
     clock: FixedClock,
     admin: Actor,
@@ -302,17 +294,7 @@ def busy_log(
 ) -> str:
     """A log with events in several chains; returns the policyholder's tenant."""
     insured = make_actor(holder)
-    with uow:
-        accounts.create_mandate(
-            uow,
-            clock,
-            admin,
-            broker_id=broker.id,
-            insured_id=holder.id,
-            start_date=date(2026, 1, 1),
-            end_date=None,
-            scope=MandateScope.READ,
-        )
+    grant_mandate(broker, holder, MandateScope.READ)
     for seed in (11, 12, 13):
         with uow:
             buyers.add_buyer(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -13,14 +12,14 @@ from tradecover.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tradecover.domain.identifiers import IdentifierKind, generate_siren
 from tradecover.domain.parties import MandateScope, Organisation, OrganisationKind
 from tradecover.domain.periods import FixedClock
-from tradecover.services import accounts, buyers
+from tradecover.services import buyers
 from tradecover.services.authorization import Actor
 from tradecover.services.ports import Page
 
 if TYPE_CHECKING:
     from fakes import FakeUnitOfWork
 
-    from conftest import MakeActor, MakeOrg
+    from conftest import GrantMandate, MakeActor, MakeOrg
 
 SIREN = generate_siren(1)
 OTHER_SIREN = generate_siren(2)
@@ -282,6 +281,7 @@ def test_buyers_belong_to_a_policyholders_book(
     [(MandateScope.ACT, None), (MandateScope.READ, Forbidden), (None, NotFound)],
 )
 def test_a_broker_adds_buyers_for_insureds_that_let_it_act(
+    grant_mandate: GrantMandate,
     uow: FakeUnitOfWork,
     clock: FixedClock,
     admin: Actor,
@@ -293,17 +293,7 @@ def test_a_broker_adds_buyers_for_insureds_that_let_it_act(
 ) -> None:
     broker = make_org(OrganisationKind.BROKER, "Courtage Durand")
     if scope is not None:
-        with uow:
-            accounts.create_mandate(
-                uow,
-                clock,
-                admin,
-                broker_id=broker.id,
-                insured_id=holder_a.id,
-                start_date=date(2026, 1, 1),
-                end_date=None,
-                scope=scope,
-            )
+        grant_mandate(broker, holder_a, scope)
     broker_user = make_actor(broker)
 
     if expected is None:

@@ -14,14 +14,14 @@ from tradecover.domain.parties import MandateScope, Organisation, OrganisationKi
 from tradecover.domain.periods import FixedClock, Period
 from tradecover.domain.policies import Policy, PolicyStatus, TermsVersion
 from tradecover.domain.terms import DeductibleKind, PremiumRates
-from tradecover.services import accounts, policies
+from tradecover.services import policies
 from tradecover.services.authorization import Actor
 from tradecover.services.ports import Page
 
 if TYPE_CHECKING:
     from fakes import FakeUnitOfWork
 
-    from conftest import MakeActor, MakeOrg
+    from conftest import GrantMandate, MakeActor, MakeOrg
 
 START = date(2026, 1, 1)
 
@@ -266,6 +266,7 @@ def test_an_insured_cannot_endorse_or_renew_its_own_policy(
 
 
 def test_a_broker_reads_the_policies_of_its_mandators(
+    grant_mandate: GrantMandate,
     uow: FakeUnitOfWork,
     clock: FixedClock,
     admin: Actor,
@@ -277,17 +278,7 @@ def test_a_broker_reads_the_policies_of_its_mandators(
     policy, _ = issue(uow, clock, underwriter, holder)
     other_policy, _ = issue(uow, clock, underwriter, make_org(OrganisationKind.POLICYHOLDER, "Other SAS"))
     broker = make_org(OrganisationKind.BROKER, "Courtage Durand")
-    with uow:
-        accounts.create_mandate(
-            uow,
-            clock,
-            admin,
-            broker_id=broker.id,
-            insured_id=holder.id,
-            start_date=date(2026, 1, 1),
-            end_date=None,
-            scope=MandateScope.READ,
-        )
+    grant_mandate(broker, holder, MandateScope.READ)
     broker_user = make_actor(broker)
 
     with uow:
