@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import date
 
 from fastapi.testclient import TestClient
 
 from tradecover.bootstrap import Container
+from tradecover.domain.monitoring import Alert, AlertKind
 from tradecover.domain.parties import STAFF_ROLES, MandateScope, OrganisationKind, Role
 from tradecover.services import accounts, buyers, policies
 from tradecover.services.authorization import system_actor
@@ -29,6 +31,7 @@ class World:
     broker_b: str = ""
     mandate_a: str = ""
     mandate_b: str = ""
+    alert_b: str = ""
     emails: dict[str, str] = field(default_factory=dict)  # principal name -> e-mail
     user_ids: dict[str, str] = field(default_factory=dict)
 
@@ -40,9 +43,7 @@ def build_world(container: Container) -> World:
         admin = system_actor(insurer.id)
 
         def org(kind: OrganisationKind, name: str, siren: str | None = None) -> str:
-            return accounts.create_organisation(
-                uow, clock, admin, kind=kind, name=name, country="FR", siren=siren
-            ).id
+            return accounts.create_organisation(uow, clock, admin, kind=kind, name=name, country="FR", siren=siren).id
 
         a = org(OrganisationKind.POLICYHOLDER, "Insured A SAS", "732829320")
         b = org(OrganisationKind.POLICYHOLDER, "Insured B SARL")
@@ -124,6 +125,20 @@ def build_world(container: Container) -> World:
             )
             world.emails[name] = email
             world.user_ids[name] = user.id
+        for holder in (a, b):
+            alert = Alert(
+                str(uuid.uuid4()),
+                holder,
+                AlertKind.BUYER_DOWNGRADED,
+                None,
+                "test alert",
+                f"test:{holder}",
+                clock.now(),
+            )
+            uow.monitoring.raise_alert(alert)
+            if holder == b:
+                world.alert_b = alert.id
+        uow.commit()
     return world
 
 

@@ -78,9 +78,7 @@ def test_e_mail_is_case_insensitive_at_login(app_client: TestClient, world: Worl
     [("underwriter@example.fr", "wrong password"), ("nobody@example.fr", PASSWORD), ("not-an-email", "x")],
     ids=["wrong-password", "unknown-email", "malformed-email"],
 )
-def test_bad_credentials_are_refused_alike(
-    app_client: TestClient, world: World, email: str, password: str
-) -> None:
+def test_bad_credentials_are_refused_alike(app_client: TestClient, world: World, email: str, password: str) -> None:
     response = app_client.post(f"{API}/auth/token", data={"username": email, "password": password})
     body = assert_problem(response, 401, "auth.invalid_credentials")
     assert response.headers["www-authenticate"] == "Bearer"
@@ -91,9 +89,7 @@ def test_unknown_email_and_wrong_password_look_the_same(app_client: TestClient, 
     wrong = app_client.post(
         f"{API}/auth/token", data={"username": world.emails["admin"], "password": "not the password"}
     )
-    unknown = app_client.post(
-        f"{API}/auth/token", data={"username": "ghost@example.fr", "password": PASSWORD}
-    )
+    unknown = app_client.post(f"{API}/auth/token", data={"username": "ghost@example.fr", "password": PASSWORD})
     assert wrong.status_code == unknown.status_code == 401
     assert wrong.json() == unknown.json()
     assert wrong.headers["www-authenticate"] == unknown.headers["www-authenticate"] == "Bearer"
@@ -123,9 +119,7 @@ def test_token_signed_with_another_secret(app_client: TestClient, world: World, 
     response = app_client.get(f"{API}/me", headers={"Authorization": f"Bearer {forged}"})
     assert_problem(response, 401, "auth.invalid_token")
     # the same claims signed with the server's secret are accepted
-    genuine = issue_access_token(
-        world.user_ids["admin"], container.settings.secret_key, container.clock.now(), 15
-    )
+    genuine = issue_access_token(world.user_ids["admin"], container.settings.secret_key, container.clock.now(), 15)
     assert app_client.get(f"{API}/me", headers={"Authorization": f"Bearer {genuine}"}).status_code == 200
 
 
@@ -140,9 +134,7 @@ def test_expired_token(app_client: TestClient, world: World, container: Containe
     assert_problem(response, 401, "auth.token_expired")
     assert response.headers["www-authenticate"] == "Bearer"
     # a fresh login works again at the new time
-    assert (
-        app_client.get(f"{API}/me", headers=login(app_client, world.emails["underwriter"])).status_code == 200
-    )
+    assert app_client.get(f"{API}/me", headers=login(app_client, world.emails["underwriter"])).status_code == 200
 
 
 def test_me_for_staff_insured_and_broker(
@@ -221,15 +213,11 @@ def test_api_key_lifecycle(app_client: TestClient, world: World, headers: dict[s
     assert_problem(again, 409, "api_key.already_revoked")
 
 
-def test_api_key_with_a_wrong_secret_is_refused(
-    app_client: TestClient, headers: dict[str, dict[str, str]]
-) -> None:
+def test_api_key_with_a_wrong_secret_is_refused(app_client: TestClient, headers: dict[str, dict[str, str]]) -> None:
     token = create_key(app_client, headers["admin"])["token"]
     tampered = token[:-1] + ("A" if token[-1] != "A" else "B")
     assert_problem(app_client.get(f"{API}/me", headers={"X-API-Key": tampered}), 401, "auth.invalid_api_key")
-    assert_problem(
-        app_client.get(f"{API}/me", headers={"X-API-Key": "tck_nonsense"}), 401, "auth.invalid_api_key"
-    )
+    assert_problem(app_client.get(f"{API}/me", headers={"X-API-Key": "tck_nonsense"}), 401, "auth.invalid_api_key")
 
 
 def test_api_key_acts_with_its_users_rights(
@@ -242,9 +230,7 @@ def test_api_key_acts_with_its_users_rights(
     assert other.status_code == 404
 
 
-def test_someone_elses_api_key_cannot_be_revoked(
-    app_client: TestClient, headers: dict[str, dict[str, str]]
-) -> None:
+def test_someone_elses_api_key_cannot_be_revoked(app_client: TestClient, headers: dict[str, dict[str, str]]) -> None:
     created = create_key(app_client, headers["insured_user"])
     response = app_client.delete(f"{API}/api-keys/{created['id']}", headers=headers["insured_user_b"])
     assert response.status_code == 404
@@ -284,9 +270,7 @@ def issue(client: TestClient, headers: dict[str, str], holder: str, **extra: Any
     return client.post(f"{API}/policies", json=body, headers=headers)
 
 
-def test_issue_with_default_terms(
-    app_client: TestClient, world: World, headers: dict[str, dict[str, str]]
-) -> None:
+def test_issue_with_default_terms(app_client: TestClient, world: World, headers: dict[str, dict[str, str]]) -> None:
     response = issue(app_client, headers["underwriter"], world.insured_b)
     assert response.status_code == 201, response.text
     policy = response.json()
@@ -408,9 +392,7 @@ def test_unknown_currency(
     assert count(container, "policies") == before
 
 
-def test_policy_in_another_currency(
-    app_client: TestClient, world: World, headers: dict[str, dict[str, str]]
-) -> None:
+def test_policy_in_another_currency(app_client: TestClient, world: World, headers: dict[str, dict[str, str]]) -> None:
     response = issue(app_client, headers["underwriter"], world.insured_b, currency="CHF")
     assert response.status_code == 201, response.text
     policy = response.json()
@@ -539,9 +521,7 @@ def test_renewal_opens_the_next_period(
     app_client: TestClient, world: World, headers: dict[str, dict[str, str]]
 ) -> None:
     url = f"{API}/policies/{world.policy_a}"
-    response = app_client.post(
-        f"{url}/renewals", json={"reason": "tacit renewal"}, headers=headers["underwriter"]
-    )
+    response = app_client.post(f"{url}/renewals", json={"reason": "tacit renewal"}, headers=headers["underwriter"])
     assert response.status_code == 201, response.text
     renewed = response.json()
     assert renewed["periods"] == [
@@ -574,9 +554,7 @@ def test_renewal_opens_the_next_period(
     ]
 
 
-def test_renewal_needs_a_reason(
-    app_client: TestClient, world: World, headers: dict[str, dict[str, str]]
-) -> None:
+def test_renewal_needs_a_reason(app_client: TestClient, world: World, headers: dict[str, dict[str, str]]) -> None:
     response = app_client.post(
         f"{API}/policies/{world.policy_a}/renewals", json={"reason": ""}, headers=headers["underwriter"]
     )
@@ -649,9 +627,7 @@ def test_two_insureds_naming_the_same_siren_share_one_buyer(
     assert third.json()["id"] == first.json()["id"]
 
 
-def test_siret_implies_siren_and_vat(
-    app_client: TestClient, world: World, headers: dict[str, dict[str, str]]
-) -> None:
+def test_siret_implies_siren_and_vat(app_client: TestClient, world: World, headers: dict[str, dict[str, str]]) -> None:
     siren = generate_siren(777)
     siret = siret_of(siren)
     response = add_buyer(app_client, headers["insured_user"], [("siret", siret)], "Établissements Durand")
@@ -729,12 +705,8 @@ def test_wrong_method(app_client: TestClient, world: World, headers: dict[str, d
     assert_problem(response, 405, "route.method_not_allowed")
 
 
-def test_unknown_object_is_a_problem(
-    app_client: TestClient, world: World, headers: dict[str, dict[str, str]]
-) -> None:
-    response = app_client.get(
-        f"{API}/policies/00000000-0000-0000-0000-000000000000", headers=headers["admin"]
-    )
+def test_unknown_object_is_a_problem(app_client: TestClient, world: World, headers: dict[str, dict[str, str]]) -> None:
+    response = app_client.get(f"{API}/policies/00000000-0000-0000-0000-000000000000", headers=headers["admin"])
     assert response.status_code == 404
     assert response.headers["content-type"].startswith(PROBLEM)
 
@@ -792,9 +764,7 @@ def test_chunked_body_over_the_limit(
     request_headers = {**headers["admin"], "Content-Type": "application/json"}
     if idempotency:
         request_headers["Idempotency-Key"] = "chunked-1"
-    request = app_client.build_request(
-        "POST", f"{API}/api-keys", content=chunks(limit + 1), headers=request_headers
-    )
+    request = app_client.build_request("POST", f"{API}/api-keys", content=chunks(limit + 1), headers=request_headers)
     assert "content-length" not in request.headers
     assert request.headers.get("transfer-encoding") == "chunked"
     response = app_client.send(request)
@@ -922,9 +892,7 @@ def test_idempotent_replay_needs_valid_credentials(
     assert first.status_code == 201, first.text
     # the prefix is no secret: it is listed by GET /api-keys and in the audit log
     forged = f"tck_{parent['prefix']}_not-the-secret"
-    replay = app_client.post(
-        f"{API}/api-keys", json=body, headers={"X-API-Key": forged, "Idempotency-Key": "k-1"}
-    )
+    replay = app_client.post(f"{API}/api-keys", json=body, headers={"X-API-Key": forged, "Idempotency-Key": "k-1"})
     assert first.json()["token"] not in replay.text
     assert_problem(replay, 401, "auth.invalid_api_key")
     app_client.delete(f"{API}/api-keys/{parent['id']}", headers=headers["insured_user"])

@@ -45,6 +45,7 @@ class Rule:
     listed_foreign: Callable[[World], set[str]] | None = None  # ids others must never list
     body: Callable[[Ctx, str], dict[str, Any]] | None = None
     public: bool = False
+    files: Callable[[Ctx, str], dict[str, Any]] | None = None
 
 
 def _pick(which: str, own: str, other: str) -> str:
@@ -85,9 +86,7 @@ def own_key_target(ctx: Ctx, role: str, which: str) -> tuple[str, None]:
         assert created.status_code == 201, created.text
         return f"/api/v1/api-keys/{created.json()['id']}", None
     if which == "other":
-        created = ctx.client.post(
-            "/api/v1/api-keys", json={"name": "victim"}, headers=ctx.headers["insured_user_b"]
-        )
+        created = ctx.client.post("/api/v1/api-keys", json={"name": "victim"}, headers=ctx.headers["insured_user_b"])
         return f"/api/v1/api-keys/{created.json()['id']}", None
     return f"/api/v1/api-keys/{uuid.uuid4()}", None
 
@@ -110,6 +109,14 @@ def new_siren() -> str:
     from tradecover.domain.identifiers import generate_siren
 
     return generate_siren(40_000_000 + next(_counter))
+
+
+def _buyer_a(w: World) -> str:
+    return w.buyer_a
+
+
+def _buyer_b(w: World) -> str:
+    return w.buyer_b
 
 
 def a(w: World) -> str:
@@ -186,9 +193,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/policies"): Rule(allowed=set(ROLES), listed_foreign=lambda w: {w.policy_b}),
     ("POST", "/api/v1/policies"): Rule(
         allowed=WRITERS,
-        target=body_target(
-            "/api/v1/policies", "policyholder_id", a, b, body=lambda c, r: {"start_date": "2026-04-01"}
-        ),
+        target=body_target("/api/v1/policies", "policyholder_id", a, b, body=lambda c, r: {"start_date": "2026-04-01"}),
     ),
     ("GET", "/api/v1/policies/{policy_id}"): Rule(
         allowed=READERS_OF_A,
@@ -212,6 +217,34 @@ RULES: dict[tuple[str, str], Rule] = {
         ),
     ),
     ("POST", "/api/v1/policies/{policy_id}/renewals"): Rule(allowed=WRITERS, target=renewal_target),
+    ("GET", "/api/v1/buyers/{buyer_id}/financials"): Rule(
+        allowed=READERS_OF_A, target=path_target("/api/v1/buyers/{id}/financials", _buyer_a, _buyer_b)
+    ),
+    ("POST", "/api/v1/buyers/{buyer_id}/financials"): Rule(
+        allowed=WRITERS,
+        target=path_target(
+            "/api/v1/buyers/{id}/financials",
+            _buyer_a,
+            _buyer_b,
+            body=lambda c, r: {"fiscal_year_end": "2025-12-31", "total_assets": str(1000 + next(_counter))},
+        ),
+    ),
+    ("POST", "/api/v1/financials/imports"): Rule(
+        allowed=WRITERS,
+        files=lambda c, r: {
+            "file": (
+                "statements.csv",
+                f"siren,fiscal_year_end,total_assets\n552100554,2024-12-31,{next(_counter)}\n",
+            )
+        },
+    ),
+    ("GET", "/api/v1/buyers/{buyer_id}/grades"): Rule(
+        allowed=READERS_OF_A, target=path_target("/api/v1/buyers/{id}/grades", _buyer_a, _buyer_b)
+    ),
+    ("GET", "/api/v1/buyers/{buyer_id}/legal-events"): Rule(
+        allowed=READERS_OF_A, target=path_target("/api/v1/buyers/{id}/legal-events", _buyer_a, _buyer_b)
+    ),
+    ("GET", "/api/v1/alerts"): Rule(allowed=set(ROLES), listed_foreign=lambda w: {w.alert_b}),
     ("GET", "/api/v1/audit/events"): Rule(allowed={"admin", "risk_manager"}),
     ("GET", "/api/v1/audit/verify"): Rule(allowed={"admin", "risk_manager"}),
 }
@@ -236,9 +269,7 @@ def _code(response: Any) -> tuple[int, str | None]:
     return response.status_code, code
 
 
-def test_authorization_matrix(
-    app_client: TestClient, world: World, headers: dict[str, dict[str, str]]
-) -> None:
+def test_authorization_matrix(app_client: TestClient, world: World, headers: dict[str, dict[str, str]]) -> None:
     ctx = Ctx(app_client, world, headers)
     failures: list[str] = []
     checked = 0
@@ -251,13 +282,12 @@ def test_authorization_matrix(
         for role in ROLES:
             if rule.target is None:
                 body = rule.body(ctx, role) if rule.body else None
-                response = app_client.request(method, path, json=body, headers=headers[role])
+                files = rule.files(ctx, role) if rule.files else None
+                response = app_client.request(method, path, json=body, files=files, headers=headers[role])
                 checked += 1
                 ok = 200 <= response.status_code < 300
                 if ok != (role in rule.allowed):
-                    failures.append(
-                        f"{method} {path} as {role}: {response.status_code} {response.text[:200]}"
-                    )
+                    failures.append(f"{method} {path} as {role}: {response.status_code} {response.text[:200]}")
                 if ok and rule.listed_foreign and role in TENANT_ROLES:
                     listed = {item.get("id") for item in response.json()["items"]}
                     leaked = listed & rule.listed_foreign(world)
@@ -272,20 +302,15 @@ def test_authorization_matrix(
             own_ok = 200 <= results["own"].status_code < 300
             if own_ok != (role in rule.allowed):
                 failures.append(
-                    f"{method} {path} as {role} on own tenant: {results['own'].status_code} "
-                    f"{results['own'].text[:200]}"
+                    f"{method} {path} as {role} on own tenant: {results['own'].status_code} {results['own'].text[:200]}"
                 )
             if results["missing"].status_code not in (403, 404):
-                failures.append(
-                    f"{method} {path} as {role} on a nonexistent id: {results['missing'].status_code}"
-                )
+                failures.append(f"{method} {path} as {role} on a nonexistent id: {results['missing'].status_code}")
             if role in TENANT_ROLES:
                 other, missing = _code(results["other"]), _code(results["missing"])
                 if 200 <= other[0] < 300:
                     failures.append(f"{method} {path} as {role}: CROSS-TENANT ACCESS {other}")
                 if other != missing:
-                    failures.append(
-                        f"{method} {path} as {role}: other tenant {other} != nonexistent {missing}"
-                    )
+                    failures.append(f"{method} {path} as {role}: other tenant {other} != nonexistent {missing}")
     assert not failures, "\n".join(failures)
     assert checked > 150

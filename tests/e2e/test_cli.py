@@ -133,9 +133,7 @@ def test_production_refuses_the_default_secret(cli_env: str, monkeypatch: pytest
 def test_users_create(cli_env: str, db: Engine) -> None:
     result = run("users", "create", "--email", "Root@Example.FR", "--role", "admin", "--password", PASSWORD)
     assert "created user root@example.fr (admin)" in output(result)
-    user = run_json(
-        "users", "create", "--email", "uw@example.fr", "--role", "underwriter", "--password", PASSWORD
-    )
+    user = run_json("users", "create", "--email", "uw@example.fr", "--role", "underwriter", "--password", PASSWORD)
     assert set(user) == {"id", "email", "role", "organisation_id"}
     assert user["email"] == "uw@example.fr"
     assert user["role"] == "underwriter"
@@ -143,9 +141,7 @@ def test_users_create(cli_env: str, db: Engine) -> None:
     assert [o["kind"] for o in organisations] == ["insurer"]
     assert user["organisation_id"] == organisations[0]["id"]  # staff join the insurer
     with db.connect() as connection:
-        stored = connection.execute(
-            text("SELECT password_hash FROM users WHERE id = :id"), {"id": user["id"]}
-        )
+        stored = connection.execute(text("SELECT password_hash FROM users WHERE id = :id"), {"id": user["id"]})
         password_hash = stored.scalar_one()
     assert PASSWORD not in password_hash
     assert password_hash.startswith("$argon2id$")
@@ -154,9 +150,7 @@ def test_users_create(cli_env: str, db: Engine) -> None:
 def test_users_create_for_an_organisation_by_name(cli_env: str, api: TestClient) -> None:
     run("users", "create", "--email", "admin@example.fr", "--role", "admin", "--password", PASSWORD)
     admin = login(api, "admin@example.fr", PASSWORD)
-    created = api.post(
-        f"{API}/organisations", json={"kind": "policyholder", "name": "Acme SAS"}, headers=admin
-    )
+    created = api.post(f"{API}/organisations", json={"kind": "policyholder", "name": "Acme SAS"}, headers=admin)
     assert created.status_code == 201, created.text
     user = run_json(
         "users",
@@ -177,9 +171,7 @@ def test_users_create_for_an_organisation_by_name(cli_env: str, api: TestClient)
 
 
 def test_non_staff_user_needs_an_organisation(cli_env: str, db: Engine) -> None:
-    result = run(
-        "users", "create", "--email", "x@example.fr", "--role", "insured_user", "--password", PASSWORD, code=1
-    )
+    result = run("users", "create", "--email", "x@example.fr", "--role", "insured_user", "--password", PASSWORD, code=1)
     assert "--organisation is required for non-staff roles" in output(result)
     unknown = run(
         "users",
@@ -201,9 +193,7 @@ def test_non_staff_user_needs_an_organisation(cli_env: str, db: Engine) -> None:
 
 def test_duplicate_email(cli_env: str, db: Engine) -> None:
     run("users", "create", "--email", "dup@example.fr", "--role", "admin", "--password", PASSWORD)
-    result = run(
-        "users", "create", "--email", "DUP@example.fr", "--role", "collector", "--password", PASSWORD, code=1
-    )
+    result = run("users", "create", "--email", "DUP@example.fr", "--role", "collector", "--password", PASSWORD, code=1)
     text_out = output(result)
     assert "user.email_taken" in text_out
     assert "dup@example.fr" in text_out
@@ -213,16 +203,12 @@ def test_duplicate_email(cli_env: str, db: Engine) -> None:
 
 
 def test_weak_password(cli_env: str) -> None:
-    result = run(
-        "users", "create", "--email", "w@example.fr", "--role", "admin", "--password", "short", code=1
-    )
+    result = run("users", "create", "--email", "w@example.fr", "--role", "admin", "--password", "short", code=1)
     assert "user.weak_password" in output(result)
 
 
 def test_unknown_role(cli_env: str) -> None:
-    result = run(
-        "users", "create", "--email", "w@example.fr", "--role", "king", "--password", PASSWORD, code=2
-    )
+    result = run("users", "create", "--email", "w@example.fr", "--role", "king", "--password", PASSWORD, code=2)
     assert "king" in output(result)
 
 
@@ -328,9 +314,7 @@ def test_demo_book(cli_env: str, db: Engine, api: TestClient) -> None:
     empty_database(db)
     assert output(run("demo", "logins")).startswith("no demo logins")
     second = run_json("demo", "load", "--buyers", str(DEMO_BUYERS))
-    assert {k: v for k, v in second.items() if k != "logins"} == {
-        k: v for k, v in summary.items() if k != "logins"
-    }
+    assert {k: v for k, v in second.items() if k != "logins"} == {k: v for k, v in summary.items() if k != "logins"}
     assert set(demo_sirens(api)) == set(sirens)
     # another seed gives another book
     empty_database(db)
@@ -350,9 +334,7 @@ def test_demo_load_without_json_prints_the_logins(cli_env: str) -> None:
 
 def tamper(engine: Engine, tenant: str, sequence: int) -> None:
     """Rewrite one event's summary, going around the database's append-only rule."""
-    update = text(
-        "UPDATE audit_events SET summary = :summary WHERE tenant = :tenant AND sequence = :sequence"
-    )
+    update = text("UPDATE audit_events SET summary = :summary WHERE tenant = :tenant AND sequence = :sequence")
     params = {"summary": json.dumps({"after": {"name": "forged"}}), "tenant": tenant, "sequence": sequence}
     with engine.begin() as connection:
         if is_sqlite(str(engine.url)):
@@ -396,9 +378,7 @@ def test_audit_verify_and_tampering(cli_env: str, db: Engine) -> None:
     report = json.loads(result.stdout)
     assert report["ok"] is False
     assert report["events"] == events
-    assert report["breaks"] == [
-        {"tenant": tenant, "sequence": sequence, "problem": "content does not match its hash"}
-    ]
+    assert report["breaks"] == [{"tenant": tenant, "sequence": sequence, "problem": "content does not match its hash"}]
 
 
 def test_audit_verify_detects_a_deleted_event(cli_env: str, db: Engine) -> None:
@@ -436,8 +416,5 @@ def test_the_database_refuses_to_change_the_audit_log(cli_env: str, db: Engine, 
     with pytest.raises(DBAPIError, match="append-only"), db.begin() as connection:
         connection.execute(text(statement))
     with db.connect() as connection:
-        assert (
-            connection.execute(text("SELECT tenant, sequence, summary, hash FROM audit_events")).all()
-            == before
-        )
+        assert connection.execute(text("SELECT tenant, sequence, summary, hash FROM audit_events")).all() == before
     assert run_json("audit", "verify")["ok"] is True

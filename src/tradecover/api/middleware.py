@@ -211,9 +211,7 @@ class Idempotency:
             with self._lock:
                 self._in_flight.discard(slot)
 
-    async def _forward(
-        self, scope: Scope, body: bytes, send: Send, principal: str, key: str, fingerprint: str
-    ) -> None:
+    async def _forward(self, scope: Scope, body: bytes, send: Send, principal: str, key: str, fingerprint: str) -> None:
         delivered = False
 
         async def replay_receive() -> Message:
@@ -252,9 +250,7 @@ class Idempotency:
             uow.commit()
             return uow.idempotency.lookup(principal, key)
 
-    def _remember(
-        self, principal: str, key: str, fingerprint: str, status: int, body: bytes, media_type: str
-    ) -> None:
+    def _remember(self, principal: str, key: str, fingerprint: str, status: int, body: bytes, media_type: str) -> None:
         try:
             with self.container.uow() as uow:
                 uow.idempotency.remember(

@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from tradecover.domain.audit import AuditRecord
 from tradecover.domain.buyers import Buyer
+from tradecover.domain.financials import FinancialStatement
 from tradecover.domain.money import Money
+from tradecover.domain.monitoring import Alert, GradeRecord
 from tradecover.domain.parties import (
     ApiKey,
     Mandate,
@@ -74,9 +76,7 @@ class OrganisationOut(BaseModel):
 
     @classmethod
     def of(cls, o: Organisation) -> OrganisationOut:
-        return cls(
-            id=o.id, kind=o.kind, name=o.name, country=o.country, siren=o.siren, created_at=o.created_at
-        )
+        return cls(id=o.id, kind=o.kind, name=o.name, country=o.country, siren=o.siren, created_at=o.created_at)
 
 
 class UserIn(Strict):
@@ -370,3 +370,131 @@ class AuditVerifyOut(BaseModel):
     tenants: int
     events: int
     breaks: list[dict[str, Any]]
+
+
+class StatementIn(Strict):
+    fiscal_year_end: date
+    currency: Annotated[str, StringConstraints(min_length=3, max_length=3)] = "EUR"
+    total_assets: DecimalText
+    equity: DecimalText | None = None
+    turnover: DecimalText | None = None
+    ebit: DecimalText | None = None
+    net_income: DecimalText | None = None
+    working_capital: DecimalText | None = None
+    retained_earnings: DecimalText | None = None
+    current_assets: DecimalText | None = None
+    current_liabilities: DecimalText | None = None
+    total_liabilities: DecimalText | None = None
+
+    def amounts(self) -> dict[str, str | None]:
+        return {k: v for k, v in self.model_dump().items() if k not in ("fiscal_year_end", "currency")}
+
+
+class StatementOut(BaseModel):
+    buyer_id: str
+    fiscal_year_end: date
+    version: int
+    currency: str
+    amounts: dict[str, MoneyBody | None]
+    source: str
+    recorded_by: str
+    recorded_at: datetime
+
+    @classmethod
+    def of(cls, s: FinancialStatement) -> StatementOut:
+        return cls(
+            buyer_id=s.buyer_id,
+            fiscal_year_end=s.fiscal_year_end,
+            version=s.version,
+            currency=s.currency,
+            amounts={k: None if v is None else MoneyBody.of(v) for k, v in s.amounts.items()},
+            source=s.source,
+            recorded_by=s.recorded_by,
+            recorded_at=s.recorded_at,
+        )
+
+
+class ImportLineOut(BaseModel):
+    line: int
+    identifier: str
+    fiscal_year_end: str
+    outcome: str
+    message: str
+    field: str | None
+
+
+class FinancialsImportOut(BaseModel):
+    file: str
+    applied: bool
+    created: int
+    unchanged: int
+    refused: int
+    lines: list[ImportLineOut]
+
+
+class GradeOut(BaseModel):
+    grade: int
+    probability_of_default: str
+    previous_grade: int | None
+    reasons: list[dict[str, Any]]
+    factors: dict[str, float]
+    model_version: str
+    graded_at: datetime
+
+    @classmethod
+    def of(cls, g: GradeRecord) -> GradeOut:
+        return cls(
+            grade=g.grade,
+            probability_of_default=str(g.probability_of_default),
+            previous_grade=g.previous_grade,
+            reasons=[
+                {
+                    "factor": name,
+                    "log_odds": round(value, 4),
+                    "effect": "raises risk" if value > 0 else "lowers risk",
+                }
+                for name, value in g.reasons()
+            ],
+            factors=dict(g.factors),
+            model_version=g.model_version,
+            graded_at=g.graded_at,
+        )
+
+
+class GradesOut(BaseModel):
+    buyer_id: str
+    current: GradeOut | None
+    history: list[GradeOut]
+
+
+class LegalEventOut(BaseModel):
+    kind: str
+    nature: str
+    judgment_date: date | None
+    publication_date: date
+    source: str
+    reference: str
+    resulting_status: str | None
+    insolvency_deadlines: list[dict[str, Any]]
+
+
+class AlertOut(BaseModel):
+    id: str
+    organisation_id: str
+    kind: str
+    buyer_id: str | None
+    message: str
+    due_date: date | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, a: Alert) -> AlertOut:
+        return cls(
+            id=a.id,
+            organisation_id=a.organisation_id,
+            kind=a.kind.value,
+            buyer_id=a.buyer_id,
+            message=a.message,
+            due_date=a.due_date,
+            created_at=a.created_at,
+        )

@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from tradecover.bootstrap import Container, build
+from tradecover.cli.risk import register as register_risk_commands
 from tradecover.config import Settings
 from tradecover.domain.errors import DomainError
 from tradecover.domain.parties import STAFF_ROLES, OrganisationKind, Role
@@ -172,9 +173,7 @@ def demo_load(
     with _container() as container:
         if if_empty:
             with container.uow() as uow:
-                _, total = uow.organisations.list_page(
-                    ids=None, kind=OrganisationKind.POLICYHOLDER, page=Page(limit=1)
-                )
+                _, total = uow.organisations.list_page(ids=None, kind=OrganisationKind.POLICYHOLDER, page=Page(limit=1))
             if total:
                 console.print("a book is already loaded: nothing to do")
                 return
@@ -213,15 +212,11 @@ def demo_logins(as_json: JsonOption = False) -> None:
         organisations, _ = uow.organisations.list_page(ids=None, kind=None, page=Page(limit=10_000))
         for organisation in organisations:
             users, _ = uow.users.list_page(organisation_id=organisation.id, page=Page(limit=10_000))
-            rows += [
-                (u.email, u.role.value, organisation.name) for u in users if u.email.endswith(DEMO_DOMAIN)
-            ]
+            rows += [(u.email, u.role.value, organisation.name) for u in users if u.email.endswith(DEMO_DOMAIN)]
         staff = {r.value for r in STAFF_ROLES}
         rows.sort(key=lambda row: (row[1] not in staff, row[2], row[0]))
     if as_json:
-        _print_json(
-            [{"email": e, "role": r, "organisation": o, "password": DEMO_PASSWORD} for e, r, o in rows]
-        )
+        _print_json([{"email": e, "role": r, "organisation": o, "password": DEMO_PASSWORD} for e, r, o in rows])
     elif rows:
         print_logins(rows, DEMO_PASSWORD)
     else:
@@ -242,9 +237,7 @@ def audit_verify(as_json: JsonOption = False) -> None:
     with _container() as container, container.uow() as uow:
         tenants, events, breaks = audit.verify_audit(uow)
     if as_json:
-        _print_json(
-            {"ok": not breaks, "tenants": tenants, "events": events, "breaks": [b.__dict__ for b in breaks]}
-        )
+        _print_json({"ok": not breaks, "tenants": tenants, "events": events, "breaks": [b.__dict__ for b in breaks]})
     elif breaks:
         for b in breaks:
             errors.print(f"[red]TAMPERED[/] tenant {b.tenant} event #{b.sequence}: {b.problem}")
@@ -260,21 +253,19 @@ def organisations_list(as_json: JsonOption = False) -> None:
     """List organisations."""
     with _container() as container, container.uow() as uow:
         insurer = accounts.ensure_insurer(uow, container.clock)
-        items, _ = accounts.list_organisations(
-            uow, system_actor(insurer.id), kind=None, page=Page(limit=10_000)
-        )
+        items, _ = accounts.list_organisations(uow, system_actor(insurer.id), kind=None, page=Page(limit=10_000))
     if as_json:
         _print_json(
-            [
-                {"id": o.id, "kind": o.kind.value, "name": o.name, "country": o.country, "siren": o.siren}
-                for o in items
-            ]
+            [{"id": o.id, "kind": o.kind.value, "name": o.name, "country": o.country, "siren": o.siren} for o in items]
         )
         return
     table = Table("id", "kind", "name", "SIREN")
     for o in items:
         table.add_row(o.id, o.kind.value, o.name, o.siren or "")
     console.print(table)
+
+
+register_risk_commands(app, _container)
 
 
 def main() -> None:

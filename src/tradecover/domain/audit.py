@@ -65,9 +65,7 @@ def verify_chain(tenant: str, rows: Iterable[tuple[AuditRecord, str]]) -> list[C
     expected_sequence = 1
     for record, stored_hash in rows:
         if record.sequence != expected_sequence:
-            problems.append(
-                ChainBreak(tenant, record.sequence, f"sequence gap: expected {expected_sequence}")
-            )
+            problems.append(ChainBreak(tenant, record.sequence, f"sequence gap: expected {expected_sequence}"))
         if record.previous_hash != expected_previous:
             problems.append(ChainBreak(tenant, record.sequence, "previous hash does not match"))
         if chain_hash(record) != stored_hash:

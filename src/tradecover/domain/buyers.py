@@ -33,9 +33,7 @@ INSOLVENCY_STATUSES: frozenset[LegalStatus] = frozenset(
 def check_legal_name(raw: str) -> str:
     name = " ".join(raw.split())
     if not name or len(name) > 300:
-        raise InvalidInput(
-            "legal_name must have 1 to 300 characters", code="buyer.invalid_name", field="legal_name"
-        )
+        raise InvalidInput("legal_name must have 1 to 300 characters", code="buyer.invalid_name", field="legal_name")
     return name
 
 
@@ -46,9 +44,7 @@ def check_naf_code(raw: str | None, known: frozenset[str] | None = None) -> str 
     code = raw.strip().upper()
     if len(code) == 5 and code[:4].isdigit() and code[4].isalpha():
         code = f"{code[:2]}.{code[2:]}"
-    if not (
-        len(code) == 6 and code[2] == "." and code[:2].isdigit() and code[3:5].isdigit() and code[5].isalpha()
-    ):
+    if not (len(code) == 6 and code[2] == "." and code[:2].isdigit() and code[3:5].isdigit() and code[5].isalpha()):
         raise InvalidInput(
             f"{raw!r} is not a NAF rév. 2 code such as 46.69B", code="buyer.invalid_naf", field="naf_code"
         )
@@ -72,9 +68,15 @@ class Buyer:
     risk_grade: int | None
     created_at: datetime
     city: str | None = None
+    graded_pd: Decimal | None = None
+    graded_at: datetime | None = None
+    inputs_version: int = 1
 
     @property
     def probability_of_default(self) -> Decimal | None:
+        """The model's PD when graded by it, else the grade table's PD."""
+        if self.graded_pd is not None:
+            return self.graded_pd
         return None if self.risk_grade is None else DEFAULT_GRADE_SCALE.pd_of(self.risk_grade)
 
     def identifier(self, kind: IdentifierKind) -> str | None:
@@ -109,9 +111,7 @@ def buyer_identifiers(identifiers: list[CompanyIdentifier]) -> list[CompanyIdent
             field="identifiers",
         )
     if not result:
-        raise InvalidInput(
-            "a buyer needs at least one identifier", code="buyer.no_identifier", field="identifiers"
-        )
+        raise InvalidInput("a buyer needs at least one identifier", code="buyer.no_identifier", field="identifiers")
     return result
 
 

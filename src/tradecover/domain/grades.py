@@ -114,8 +114,7 @@ class GradeScale:
         keys = set(table)
         if keys != set(GRADES) or any(isinstance(k, bool) for k in keys):
             raise _invalid_scale(
-                f"the PD table must have exactly the grades {MIN_GRADE}..{MAX_GRADE}, "
-                f"got {sorted(map(str, keys))}"
+                f"the PD table must have exactly the grades {MIN_GRADE}..{MAX_GRADE}, got {sorted(map(str, keys))}"
             )
         pds = {grade: _pd_value(grade, table[grade]) for grade in GRADES}
         for better, worse in pairwise(GRADES):
@@ -125,9 +124,7 @@ class GradeScale:
                     f"is not riskier than grade {better} ({pds[better]})"
                 )
         if pds[INSOLVENT_GRADE] != 1:
-            raise _invalid_scale(
-                f"grade {INSOLVENT_GRADE} (insolvent) must have PD 1, got {pds[INSOLVENT_GRADE]}"
-            )
+            raise _invalid_scale(f"grade {INSOLVENT_GRADE} (insolvent) must have PD 1, got {pds[INSOLVENT_GRADE]}")
         object.__setattr__(self, "pd_by_grade", MappingProxyType(pds))
 
     def __hash__(self) -> int:

@@ -239,8 +239,7 @@ class CompanyIdentifier:
         canonical_kind, canonical = _canonical(kind, self.value)
         if canonical_kind is not kind or canonical != self.value:
             raise InvalidInput(
-                f"{self.value!r} is not the canonical {kind.value} form; "
-                f"expected {canonical_kind.value} {canonical!r}",
+                f"{self.value!r} is not the canonical {kind.value} form; expected {canonical_kind.value} {canonical!r}",
                 code=f"identifier.invalid_{kind.value}",
                 field=kind.value,
                 context={"value": self.value, "expected": canonical},

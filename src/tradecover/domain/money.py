@@ -74,13 +74,7 @@ def currency(code: str) -> str:
     Codes must already be upper case: normalising silently would hide
     upstream data problems, and every stored code is upper case anyway.
     """
-    if (
-        not isinstance(code, str)
-        or len(code) != 3
-        or not code.isascii()
-        or not code.isalpha()
-        or not code.isupper()
-    ):
+    if not isinstance(code, str) or len(code) != 3 or not code.isascii() or not code.isalpha() or not code.isupper():
         raise InvalidInput(
             f"currency must be a three-letter upper-case ISO 4217 code, got {code!r}",
             code="money.unknown_currency",
@@ -271,8 +265,7 @@ class Money:
         scaled = self.amount.scaleb(self.minor_units)
         if scaled != scaled.to_integral_value():
             raise InvalidInput(
-                f"{self.amount} {self.currency} has more than {self.minor_units} decimals; "
-                "round it before storing",
+                f"{self.amount} {self.currency} has more than {self.minor_units} decimals; round it before storing",
                 code="money.not_rounded",
                 field="amount",
                 context={"amount": self.amount, "currency": self.currency},

@@ -66,9 +66,7 @@ class MandateTerms:
 
     def __post_init__(self) -> None:
         if self.end_date is not None and self.end_date <= self.start_date:
-            raise InvalidInput(
-                "a mandate must end after it starts", code="mandate.invalid_period", field="end_date"
-            )
+            raise InvalidInput("a mandate must end after it starts", code="mandate.invalid_period", field="end_date")
 
     def in_force(self, on: date) -> bool:
         return self.start_date <= on and (self.end_date is None or on < self.end_date)

@@ -117,9 +117,7 @@ class PolicyTerms:
         allowed = {f.name for f in dataclasses.fields(self)} - {"currency"}
         for name in changes:
             if name not in allowed:
-                raise InvalidInput(
-                    f"policy term {name!r} cannot be endorsed", code="terms.unknown", field=name
-                )
+                raise InvalidInput(f"policy term {name!r} cannot be endorsed", code="terms.unknown", field=name)
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         values.update(changes)
         values.pop("currency")
@@ -148,9 +146,7 @@ class PolicyTerms:
             out[name] = _days(values.get(name, default), name, low, high)
         multiple = values.get("max_liability_multiple", Decimal("30"))
         amount = values.get("max_liability_amount")
-        out["max_liability_amount"] = (
-            None if amount is None else _money_term(amount, cur, "max_liability_amount")
-        )
+        out["max_liability_amount"] = None if amount is None else _money_term(amount, cur, "max_liability_amount")
         if multiple is not None:
             multiple = _decimal(multiple, "max_liability_multiple")
             if multiple <= 0 or multiple > 1000:
@@ -244,9 +240,7 @@ class PolicyTerms:
 
 def _decimal(value: Any, name: str) -> Decimal:
     if isinstance(value, float | bool):
-        raise InvalidInput(
-            f"{name} must be a decimal string, not a float", code="terms.float_refused", field=name
-        )
+        raise InvalidInput(f"{name} must be a decimal string, not a float", code="terms.float_refused", field=name)
     try:
         result = Decimal(str(value)) if not isinstance(value, Decimal) else value
     except (InvalidOperation, ValueError):

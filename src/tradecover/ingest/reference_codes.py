@@ -28,9 +28,7 @@ def _read_lines(source: str | Path | None, packaged: str) -> tuple[str, list[str
         return packaged, text.splitlines()
     path = Path(source)
     if path.stat().st_size > MAX_REFERENCE_BYTES:
-        raise InvalidInput(
-            f"{path.name}: file larger than {MAX_REFERENCE_BYTES} bytes", code="ingest.too_large"
-        )
+        raise InvalidInput(f"{path.name}: file larger than {MAX_REFERENCE_BYTES} bytes", code="ingest.too_large")
     return path.name, path.read_text(encoding="utf-8").splitlines()
 
 
@@ -56,13 +54,7 @@ def naf_codes(source: str | Path | None = None) -> list[CodeLabel]:
     result: list[CodeLabel] = []
     for number, code, label in _parse(name, lines):
         code = code.removesuffix("p")
-        if not (
-            len(code) == 6
-            and code[:2].isdigit()
-            and code[2] == "."
-            and code[3:5].isdigit()
-            and code[5].isalpha()
-        ):
+        if not (len(code) == 6 and code[:2].isdigit() and code[2] == "." and code[3:5].isdigit() and code[5].isalpha()):
             raise InvalidInput(
                 f"{name}, line {number}, field code: {code!r} is not a NAF code NN.NNX",
                 code="ingest.bad_field",

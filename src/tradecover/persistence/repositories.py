@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, delete, false, func, or_, select
@@ -12,8 +12,17 @@ from sqlalchemy.orm import Session
 
 from tradecover.domain.audit import GENESIS_HASH, AuditRecord, next_link, summary_text
 from tradecover.domain.buyers import BookEntry, Buyer, LegalStatus, search_key
+from tradecover.domain.financials import STATEMENT_FIELDS, FinancialStatement
 from tradecover.domain.identifiers import CompanyIdentifier, IdentifierKind
 from tradecover.domain.money import Money
+from tradecover.domain.monitoring import (
+    Alert,
+    AlertKind,
+    GradeRecord,
+    InsolvencyClock,
+    LegalEvent,
+    LegalEventKind,
+)
 from tradecover.domain.parties import (
     ApiKey,
     Mandate,
@@ -45,9 +54,7 @@ class OrganisationRepository:
 
     @staticmethod
     def _to_domain(row: t.OrganisationRow) -> Organisation:
-        return Organisation(
-            row.id, OrganisationKind(row.kind), row.name, row.country, row.siren, row.created_at
-        )
+        return Organisation(row.id, OrganisationKind(row.kind), row.name, row.country, row.siren, row.created_at)
 
     def add(self, organisation: Organisation) -> None:
         self.session.add(
@@ -129,9 +136,7 @@ class UserRepository:
         return None if row is None else self._to_domain(row)
 
     def list_page(self, *, organisation_id: str, page: Page) -> tuple[list[User], int]:
-        query = (
-            select(t.UserRow).where(t.UserRow.organisation_id == organisation_id).order_by(t.UserRow.email)
-        )
+        query = select(t.UserRow).where(t.UserRow.organisation_id == organisation_id).order_by(t.UserRow.email)
         rows, total = _paged(self.session, query, page)
         return [self._to_domain(r) for r in rows], total
 
@@ -271,6 +276,9 @@ class BuyerRepository:
             risk_grade=row.risk_grade,
             created_at=row.created_at,
             city=row.city,
+            graded_pd=row.probability_of_default,
+            graded_at=row.graded_at,
+            inputs_version=row.inputs_version,
         )
 
     def add(self, buyer: Buyer) -> None:
@@ -304,8 +312,7 @@ class BuyerRepository:
         if not identifiers:
             return []
         clauses = [
-            (t.BuyerIdentifierRow.kind == i.kind.value) & (t.BuyerIdentifierRow.value == i.value)
-            for i in identifiers
+            (t.BuyerIdentifierRow.kind == i.kind.value) & (t.BuyerIdentifierRow.value == i.value) for i in identifiers
         ]
         ids = sorted(set(self.session.scalars(select(t.BuyerIdentifierRow.buyer_id).where(or_(*clauses)))))
         return [b for b in (self.get(i) for i in ids) if b is not None]
@@ -315,9 +322,7 @@ class BuyerRepository:
     ) -> tuple[list[Buyer], int]:
         query = select(t.BuyerRow).order_by(t.BuyerRow.search_name, t.BuyerRow.id)
         if organisation_ids is not None:
-            in_book = select(t.BookEntryRow.buyer_id).where(
-                t.BookEntryRow.organisation_id.in_(organisation_ids)
-            )
+            in_book = select(t.BookEntryRow.buyer_id).where(t.BookEntryRow.organisation_id.in_(organisation_ids))
             query = query.where(t.BuyerRow.id.in_(in_book))
         if search:
             key = search_key(search)
@@ -365,6 +370,280 @@ class BuyerRepository:
 
     def count(self) -> int:
         return self.session.scalar(select(func.count()).select_from(t.BuyerRow)) or 0
+
+    def by_sirens(self, sirens: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        unique = sorted(set(sirens))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            rows = self.session.execute(
+                select(t.BuyerIdentifierRow.value, t.BuyerIdentifierRow.buyer_id).where(
+                    t.BuyerIdentifierRow.kind == IdentifierKind.SIREN.value,
+                    t.BuyerIdentifierRow.value.in_(chunk),
+                )
+            )
+            found.update({value: buyer_id for value, buyer_id in rows})
+        return found
+
+    def book_organisations(self, buyer_id: str) -> list[str]:
+        return list(
+            self.session.scalars(
+                select(t.BookEntryRow.organisation_id)
+                .where(t.BookEntryRow.buyer_id == buyer_id)
+                .order_by(t.BookEntryRow.organisation_id)
+            )
+        )
+
+    def _row(self, buyer_id: str) -> t.BuyerRow:
+        row = self.session.get(t.BuyerRow, buyer_id)
+        if row is None:
+            raise LookupError(f"buyer {buyer_id} vanished")
+        return row
+
+    def set_legal_status(self, buyer_id: str, status: LegalStatus) -> None:
+        row = self._row(buyer_id)
+        if row.legal_status != status.value:
+            row.legal_status = status.value
+            row.inputs_version += 1
+        self.session.flush()
+
+    def update_identity(self, buyer_id: str, *, legal_name: str | None, naf_code: str | None) -> None:
+        row = self._row(buyer_id)
+        if legal_name and legal_name != row.legal_name:
+            row.legal_name = legal_name
+            row.search_name = search_key(legal_name)
+        if naf_code and naf_code != row.naf_code:
+            row.naf_code = naf_code
+            row.inputs_version += 1
+        self.session.flush()
+
+    def touch_inputs(self, buyer_id: str) -> None:
+        self._row(buyer_id).inputs_version += 1
+        self.session.flush()
+
+    def record_grade(self, record: GradeRecord) -> None:
+        row = self._row(record.buyer_id)
+        self.session.add(grade_row(record))
+        row.risk_grade = record.grade
+        row.probability_of_default = record.probability_of_default
+        row.graded_at = record.graded_at
+        row.graded_version = record.inputs_version
+        self.session.flush()
+
+    def grade_history(self, buyer_id: str) -> list[GradeRecord]:
+        rows = self.session.scalars(
+            select(t.GradeHistoryRow).where(t.GradeHistoryRow.buyer_id == buyer_id).order_by(t.GradeHistoryRow.id)
+        )
+        return [grade_from_row(r) for r in rows]
+
+
+def grade_row(record: GradeRecord) -> t.GradeHistoryRow:
+    return t.GradeHistoryRow(
+        buyer_id=record.buyer_id,
+        run_id=record.run_id,
+        grade=record.grade,
+        previous_grade=record.previous_grade,
+        probability_of_default=record.probability_of_default,
+        factors=json.dumps({k: round(v, 6) for k, v in record.factors.items()}, sort_keys=True),
+        model_version=record.model_version,
+        inputs_version=record.inputs_version,
+        graded_at=record.graded_at,
+    )
+
+
+def grade_from_row(row: t.GradeHistoryRow) -> GradeRecord:
+    return GradeRecord(
+        buyer_id=row.buyer_id,
+        grade=row.grade,
+        probability_of_default=row.probability_of_default,
+        factors=json.loads(row.factors),
+        model_version=row.model_version,
+        run_id=row.run_id,
+        inputs_version=row.inputs_version,
+        graded_at=row.graded_at,
+        previous_grade=row.previous_grade,
+    )
+
+
+class FinancialsRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @staticmethod
+    def _to_domain(row: t.FinancialStatementRow) -> FinancialStatement:
+        amounts: dict[str, Money | None] = {}
+        for name in STATEMENT_FIELDS:
+            minor = getattr(row, f"{name}_minor")
+            amounts[name] = None if minor is None else Money.from_minor(minor, row.currency)
+        return FinancialStatement(
+            row.buyer_id,
+            row.fiscal_year_end,
+            row.version,
+            row.currency,
+            amounts,
+            row.source,
+            row.recorded_by,
+            row.recorded_at,
+        )
+
+    def add(self, statement: FinancialStatement) -> None:
+        values: dict[str, Any] = {
+            f"{name}_minor": (None if (m := statement.amounts.get(name)) is None else m.to_minor())
+            for name in STATEMENT_FIELDS
+        }
+        self.session.add(
+            t.FinancialStatementRow(
+                buyer_id=statement.buyer_id,
+                fiscal_year_end=statement.fiscal_year_end,
+                version=statement.version,
+                currency=statement.currency,
+                source=statement.source,
+                recorded_by=statement.recorded_by,
+                recorded_at=statement.recorded_at,
+                **values,
+            )
+        )
+        self.session.flush()
+
+    def versions(self, buyer_id: str, fiscal_year_end: date) -> list[FinancialStatement]:
+        rows = self.session.scalars(
+            select(t.FinancialStatementRow)
+            .where(
+                t.FinancialStatementRow.buyer_id == buyer_id,
+                t.FinancialStatementRow.fiscal_year_end == fiscal_year_end,
+            )
+            .order_by(t.FinancialStatementRow.version)
+        )
+        return [self._to_domain(r) for r in rows]
+
+    def current(self, buyer_id: str) -> list[FinancialStatement]:
+        rows = self.session.scalars(
+            select(t.FinancialStatementRow)
+            .where(t.FinancialStatementRow.buyer_id == buyer_id)
+            .order_by(t.FinancialStatementRow.fiscal_year_end.desc(), t.FinancialStatementRow.version.desc())
+        )
+        latest: dict[date, FinancialStatement] = {}
+        for row in rows:
+            latest.setdefault(row.fiscal_year_end, self._to_domain(row))
+        return list(latest.values())
+
+
+class MonitoringRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add_legal_event(self, event: LegalEvent) -> bool:
+        exists = self.session.scalar(
+            select(t.LegalEventRow.id).where(
+                t.LegalEventRow.buyer_id == event.buyer_id, t.LegalEventRow.reference == event.reference
+            )
+        )
+        if exists is not None:
+            return False
+        self.session.add(
+            t.LegalEventRow(
+                id=event.id,
+                buyer_id=event.buyer_id,
+                kind=event.kind.value,
+                nature=event.nature[:500],
+                judgment_date=event.judgment_date,
+                publication_date=event.publication_date,
+                source=event.source[:200],
+                reference=event.reference,
+                resulting_status=None if event.resulting_status is None else event.resulting_status.value,
+                recorded_at=event.recorded_at,
+            )
+        )
+        self.session.flush()
+        return True
+
+    def legal_events(self, buyer_id: str) -> list[LegalEvent]:
+        rows = self.session.scalars(
+            select(t.LegalEventRow)
+            .where(t.LegalEventRow.buyer_id == buyer_id)
+            .order_by(t.LegalEventRow.publication_date, t.LegalEventRow.recorded_at, t.LegalEventRow.id)
+        )
+        return [
+            LegalEvent(
+                r.id,
+                r.buyer_id,
+                LegalEventKind(r.kind),
+                r.nature,
+                r.judgment_date,
+                r.publication_date,
+                r.source,
+                r.reference,
+                None if r.resulting_status is None else LegalStatus(r.resulting_status),
+                r.recorded_at,
+            )
+            for r in rows
+        ]
+
+    def start_clock(self, clock: InsolvencyClock) -> bool:
+        if self.session.get(t.InsolvencyClockRow, (clock.organisation_id, clock.legal_event_id)) is not None:
+            return False
+        self.session.add(
+            t.InsolvencyClockRow(
+                organisation_id=clock.organisation_id,
+                legal_event_id=clock.legal_event_id,
+                buyer_id=clock.buyer_id,
+                publication_date=clock.publication_date,
+                deadline=clock.deadline,
+                started_at=clock.started_at,
+            )
+        )
+        self.session.flush()
+        return True
+
+    def clocks(self, buyer_id: str) -> list[InsolvencyClock]:
+        rows = self.session.scalars(
+            select(t.InsolvencyClockRow)
+            .where(t.InsolvencyClockRow.buyer_id == buyer_id)
+            .order_by(t.InsolvencyClockRow.deadline, t.InsolvencyClockRow.organisation_id)
+        )
+        return [
+            InsolvencyClock(
+                r.organisation_id, r.buyer_id, r.legal_event_id, r.publication_date, r.deadline, r.started_at
+            )
+            for r in rows
+        ]
+
+    def raise_alert(self, alert: Alert) -> bool:
+        if self.session.scalar(select(t.AlertRow.id).where(t.AlertRow.key == alert.key)) is not None:
+            return False
+        self.session.add(
+            t.AlertRow(
+                id=alert.id,
+                key=alert.key,
+                organisation_id=alert.organisation_id,
+                kind=alert.kind.value,
+                buyer_id=alert.buyer_id,
+                message=alert.message[:1000],
+                due_date=alert.due_date,
+                created_at=alert.created_at,
+            )
+        )
+        self.session.flush()
+        return True
+
+    def alerts(self, *, organisation_ids: frozenset[str] | None, page: Page) -> tuple[list[Alert], int]:
+        query = select(t.AlertRow).order_by(t.AlertRow.created_at.desc(), t.AlertRow.id)
+        if organisation_ids is not None:
+            query = query.where(t.AlertRow.organisation_id.in_(organisation_ids))
+        rows, total = _paged(self.session, query, page)
+        return [
+            Alert(
+                r.id,
+                r.organisation_id,
+                AlertKind(r.kind),
+                r.buyer_id,
+                r.message,
+                r.key,
+                r.created_at,
+                r.due_date,
+            )
+            for r in rows
+        ], total
 
 
 def _money(minor: int, currency: str) -> Money:
@@ -454,9 +733,7 @@ class PolicyRepository:
 
     def _to_domain(self, row: t.PolicyRow) -> Policy:
         periods = self.session.scalars(
-            select(t.PolicyPeriodRow)
-            .where(t.PolicyPeriodRow.policy_id == row.id)
-            .order_by(t.PolicyPeriodRow.sequence)
+            select(t.PolicyPeriodRow).where(t.PolicyPeriodRow.policy_id == row.id).order_by(t.PolicyPeriodRow.sequence)
         )
         return Policy(
             row.id,
@@ -485,9 +762,7 @@ class PolicyRepository:
     def _add_periods(self, policy: Policy, known: int) -> None:
         for sequence, period in enumerate(policy.periods[known:], start=known + 1):
             self.session.add(
-                t.PolicyPeriodRow(
-                    policy_id=policy.id, sequence=sequence, start_date=period.start, end_date=period.end
-                )
+                t.PolicyPeriodRow(policy_id=policy.id, sequence=sequence, start_date=period.start, end_date=period.end)
             )
         self.session.flush()
 
@@ -497,9 +772,7 @@ class PolicyRepository:
         row.status = policy.status.value
         known = (
             self.session.scalar(
-                select(func.count())
-                .select_from(t.PolicyPeriodRow)
-                .where(t.PolicyPeriodRow.policy_id == policy.id)
+                select(func.count()).select_from(t.PolicyPeriodRow).where(t.PolicyPeriodRow.policy_id == policy.id)
             )
             or 0
         )
@@ -531,9 +804,7 @@ class PolicyRepository:
 
     def terms_versions(self, policy_id: str) -> list[TermsVersion]:
         rows = self.session.scalars(
-            select(t.PolicyTermsRow)
-            .where(t.PolicyTermsRow.policy_id == policy_id)
-            .order_by(t.PolicyTermsRow.version)
+            select(t.PolicyTermsRow).where(t.PolicyTermsRow.policy_id == policy_id).order_by(t.PolicyTermsRow.version)
         )
         return [terms_from_row(r) for r in rows]
 
@@ -606,9 +877,7 @@ class AuditLog:
         return record
 
     def tenants(self) -> list[str]:
-        return list(
-            self.session.scalars(select(t.AuditEventRow.tenant).distinct().order_by(t.AuditEventRow.tenant))
-        )
+        return list(self.session.scalars(select(t.AuditEventRow.tenant).distinct().order_by(t.AuditEventRow.tenant)))
 
     def records(self, tenant: str) -> list[tuple[AuditRecord, str]]:
         rows = self.session.scalars(

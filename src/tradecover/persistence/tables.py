@@ -78,9 +78,7 @@ class ApiKeyRow(Base):
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
     name: Mapped[str] = mapped_column(String(100))
     prefix: Mapped[str] = mapped_column(String(20), unique=True)
-    digest: Mapped[str] = mapped_column(
-        String(64), doc="SHA-256 of prefix and secret; the secret is never stored"
-    )
+    digest: Mapped[str] = mapped_column(String(64), doc="SHA-256 of prefix and secret; the secret is never stored")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -97,8 +95,16 @@ class BuyerRow(Base):
     legal_status: Mapped[str] = mapped_column(String(20))
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("buyers.id"), index=True)
     risk_grade: Mapped[int | None] = mapped_column(Integer)
+    probability_of_default: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     city: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    inputs_version: Mapped[int] = mapped_column(
+        Integer, default=1, server_default="1", doc="bumped whenever a grading input changes"
+    )
+    graded_version: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0", doc="the inputs_version the current grade was computed from"
+    )
 
 
 class BuyerIdentifierRow(Base):
@@ -184,9 +190,7 @@ class AuditEventRow(Base):
 
     __tablename__ = "audit_events"
     __table_args__ = (UniqueConstraint("tenant", "sequence", name="uq_audit_events_tenant_sequence"),)
-    id: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     tenant: Mapped[str] = mapped_column(String(36))
     sequence: Mapped[int] = mapped_column(Integer)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -221,6 +225,98 @@ class IdempotencyKeyRow(Base):
     body: Mapped[bytes] = mapped_column(LargeBinary)
     media_type: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FinancialStatementRow(Base):
+    """A buyer's yearly statement, one row per version. Amounts: minor units of ``currency``; NULL unknown."""
+
+    __tablename__ = "financial_statements"
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("buyers.id"), primary_key=True)
+    fiscal_year_end: Mapped[date] = mapped_column(Date, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    total_assets_minor: Mapped[int | None] = mapped_column(BigInteger)
+    equity_minor: Mapped[int | None] = mapped_column(BigInteger)
+    turnover_minor: Mapped[int | None] = mapped_column(BigInteger)
+    ebit_minor: Mapped[int | None] = mapped_column(BigInteger)
+    net_income_minor: Mapped[int | None] = mapped_column(BigInteger)
+    working_capital_minor: Mapped[int | None] = mapped_column(BigInteger)
+    retained_earnings_minor: Mapped[int | None] = mapped_column(BigInteger)
+    current_assets_minor: Mapped[int | None] = mapped_column(BigInteger)
+    current_liabilities_minor: Mapped[int | None] = mapped_column(BigInteger)
+    total_liabilities_minor: Mapped[int | None] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(String(200))
+    recorded_by: Mapped[str] = mapped_column(String(300))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LegalEventRow(Base):
+    __tablename__ = "legal_events"
+    __table_args__ = (UniqueConstraint("buyer_id", "reference", name="uq_legal_events_buyer_reference"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("buyers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    nature: Mapped[str] = mapped_column(String(500))
+    judgment_date: Mapped[date | None] = mapped_column(Date)
+    publication_date: Mapped[date] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(200))
+    reference: Mapped[str] = mapped_column(String(100))
+    resulting_status: Mapped[str | None] = mapped_column(String(20))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class InsolvencyClockRow(Base):
+    __tablename__ = "insolvency_clocks"
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), primary_key=True)
+    legal_event_id: Mapped[str] = mapped_column(ForeignKey("legal_events.id"), primary_key=True)
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("buyers.id"), index=True)
+    publication_date: Mapped[date] = mapped_column(Date)
+    deadline: Mapped[date] = mapped_column(Date, doc="last day to notify the buyer's invoices")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GradeHistoryRow(Base):
+    """Append-only: every grade given, with its factors; one per buyer per grading run."""
+
+    __tablename__ = "grade_history"
+    __table_args__ = (UniqueConstraint("buyer_id", "run_id", name="uq_grade_history_buyer_run"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("buyers.id"), index=True)
+    run_id: Mapped[str] = mapped_column(String(36))
+    grade: Mapped[int] = mapped_column(Integer)
+    previous_grade: Mapped[int | None] = mapped_column(Integer)
+    probability_of_default: Mapped[Decimal] = mapped_column(ExactDecimal())
+    factors: Mapped[str] = mapped_column(Text, doc="JSON: factor name -> log-odds contribution")
+    model_version: Mapped[str] = mapped_column(String(80))
+    inputs_version: Mapped[int] = mapped_column(Integer)
+    graded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True, doc="raising the same alert twice is a no-op")
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    buyer_id: Mapped[str | None] = mapped_column(ForeignKey("buyers.id"), index=True)
+    message: Mapped[str] = mapped_column(String(1000))
+    due_date: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class JobRunRow(Base):
+    """A batch job's progress: ``cursor`` is committed with each batch, so a killed run resumes."""
+
+    __tablename__ = "job_runs"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40), index=True)
+    mode: Mapped[str] = mapped_column(String(20))
+    model_version: Mapped[str] = mapped_column(String(80))
+    cursor: Mapped[str] = mapped_column(String(36), doc="last buyer id processed")
+    processed: Mapped[int] = mapped_column(Integer)
+    changed: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 metadata = Base.metadata

@@ -7,12 +7,15 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradecover.persistence.grading_store import SqlGradingStore
 from tradecover.persistence.repositories import (
     ApiKeyRepository,
     AuditLog,
     BuyerRepository,
+    FinancialsRepository,
     IdempotencyStore,
     MandateRepository,
+    MonitoringRepository,
     OrganisationRepository,
     PolicyRepository,
     UserRepository,
@@ -28,6 +31,9 @@ class SqlAlchemyUnitOfWork:
     policies: PolicyRepository
     audit: AuditLog
     idempotency: IdempotencyStore
+    financials: FinancialsRepository
+    monitoring: MonitoringRepository
+    grading: SqlGradingStore
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -50,6 +56,9 @@ class SqlAlchemyUnitOfWork:
         self.policies = PolicyRepository(session)
         self.audit = AuditLog(session)
         self.idempotency = IdempotencyStore(session)
+        self.financials = FinancialsRepository(session)
+        self.monitoring = MonitoringRepository(session)
+        self.grading = SqlGradingStore(session)
         return self
 
     def __exit__(

@@ -74,18 +74,12 @@ def create_organisation(
 ) -> Organisation:
     require(actor, Permission.ORGANISATION_CREATE)
     if kind is OrganisationKind.INSURER:
-        raise Conflict(
-            "the insurer's organisation already exists", code="organisation.insurer_exists", field="kind"
-        )
+        raise Conflict("the insurer's organisation already exists", code="organisation.insurer_exists", field="kind")
     clean_name = " ".join(name.split())
     if not clean_name or len(clean_name) > 200:
-        raise InvalidInput(
-            "name must have 1 to 200 characters", code="organisation.invalid_name", field="name"
-        )
+        raise InvalidInput("name must have 1 to 200 characters", code="organisation.invalid_name", field="name")
     if uow.organisations.find_by_name(clean_name) is not None:
-        raise Conflict(
-            f"an organisation named {clean_name!r} exists", code="organisation.name_taken", field="name"
-        )
+        raise Conflict(f"an organisation named {clean_name!r} exists", code="organisation.name_taken", field="name")
     siren_value = parse_identifier(IdentifierKind.SIREN, siren).value if siren else None
     organisation = Organisation(new_id(), kind, clean_name, country_code(country), siren_value, clock.now())
     uow.organisations.add(organisation)
@@ -143,9 +137,7 @@ def create_user(
     if uow.users.by_email(address) is not None:
         raise Conflict(f"a user with e-mail {address} exists", code="user.email_taken", field="email")
     name = " ".join(full_name.split()) or address
-    user = User(
-        new_id(), organisation.id, address, name, role, security.hash_password(password), True, clock.now()
-    )
+    user = User(new_id(), organisation.id, address, name, role, security.hash_password(password), True, clock.now())
     uow.users.add(user)
     record(
         uow,
@@ -224,9 +216,7 @@ def create_mandate(
     if broker.kind is not OrganisationKind.BROKER:
         raise InvalidInput("broker_id must name a broker", code="mandate.not_a_broker", field="broker_id")
     if insured.kind is not OrganisationKind.POLICYHOLDER:
-        raise InvalidInput(
-            "insured_id must name a policyholder", code="mandate.not_an_insured", field="insured_id"
-        )
+        raise InvalidInput("insured_id must name a policyholder", code="mandate.not_an_insured", field="insured_id")
     mandate = Mandate(new_id(), broker.id, insured.id, MandateTerms(start_date, end_date, scope), clock.now())
     uow.mandates.add(mandate)
     summary = {
@@ -279,9 +269,7 @@ def create_api_key(uow: UnitOfWork, clock: Clock, actor: Actor, *, name: str) ->
     if uow.users.get(actor.user_id) is None:
         raise InvalidInput("API keys belong to a user account", code="api_key.no_user", field="user")
     generated = security.generate_api_key()
-    key = ApiKey(
-        new_id(), actor.user_id, actor.organisation_id, label, generated.prefix, generated.digest, clock.now()
-    )
+    key = ApiKey(new_id(), actor.user_id, actor.organisation_id, label, generated.prefix, generated.digest, clock.now())
     uow.api_keys.add(key)
     record(
         uow,

@@ -25,6 +25,9 @@ class Permission(StrEnum):
     BUYER_ADD = "buyer.add"
     AUDIT_READ = "audit.read"
     API_KEY_MANAGE = "api_key.manage"
+    FINANCIALS_RECORD = "financials.record"
+    MONITORING_INGEST = "monitoring.ingest"
+    GRADING_RUN = "grading.run"
 
 
 _ALL_ROLES = frozenset(Role)
@@ -39,6 +42,9 @@ ROLE_PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.BUYER_ADD: frozenset({Role.ADMIN, Role.UNDERWRITER, Role.INSURED_USER, Role.BROKER_USER}),
     Permission.AUDIT_READ: frozenset({Role.ADMIN, Role.RISK_MANAGER}),
     Permission.API_KEY_MANAGE: _ALL_ROLES,
+    Permission.FINANCIALS_RECORD: frozenset({Role.ADMIN, Role.UNDERWRITER}),
+    Permission.MONITORING_INGEST: frozenset({Role.ADMIN, Role.UNDERWRITER, Role.RISK_MANAGER}),
+    Permission.GRADING_RUN: frozenset({Role.ADMIN, Role.UNDERWRITER, Role.RISK_MANAGER}),
 }
 
 

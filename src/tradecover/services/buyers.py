@@ -76,9 +76,7 @@ def add_buyer(
         buyer = matches[0]
     else:
         if parent_id is not None and uow.buyers.get(parent_id) is None:
-            raise InvalidInput(
-                f"parent buyer {parent_id} not found", code="buyer.unknown_parent", field="parent_id"
-            )
+            raise InvalidInput(f"parent buyer {parent_id} not found", code="buyer.unknown_parent", field="parent_id")
         buyer = Buyer(
             id=new_id(),
             legal_name=check_legal_name(legal_name),

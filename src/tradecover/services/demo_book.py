@@ -254,9 +254,7 @@ def load_demo_book(
             country="FR",
             siren=generate_siren(20_000_000 + seed),
         )
-        _user(
-            uow, clock, admin, broker.id, "broker", "Bruno Courtier", Role.BROKER_USER, summary, broker.name
-        )
+        _user(uow, clock, admin, broker.id, "broker", "Bruno Courtier", Role.BROKER_USER, summary, broker.name)
         for insured in insureds[:2]:
             accounts.create_mandate(
                 uow,
@@ -301,9 +299,7 @@ def load_demo_book(
             trade = rng.choice(TRADES)
             code, form = rng.choice(LEGAL_FORMS)
             is_head = number < group_count
-            name = (
-                f"Groupe {surname} {trade} Holding" if is_head else f"{trade} {surname}{rng.choice(SUFFIXES)}"
-            )
+            name = f"Groupe {surname} {trade} Holding" if is_head else f"{trade} {surname}{rng.choice(SUFFIXES)}"
             parent = rng.choice(group_heads) if group_heads and not is_head and rng.random() < 0.08 else None
             books = _books_for(rng, len(insureds))
             buyer, _ = buyers.add_buyer(

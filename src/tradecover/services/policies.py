@@ -57,9 +57,7 @@ def issue_policy(
         raise InvalidInput(
             "policies are issued to policyholders", code="policy.not_a_policyholder", field="policyholder_id"
         )
-    policy_terms = PolicyTerms.build(
-        currency_code=currency, policyholder_country=holder.country, overrides=terms
-    )
+    policy_terms = PolicyTerms.build(currency_code=currency, policyholder_country=holder.country, overrides=terms)
     period = Period.twelve_months(start_date)
     number = policy_number(start_date.year, uow.policies.next_number(start_date.year))
     now = clock.now()
@@ -117,9 +115,7 @@ def endorse_policy(
     policy = get_policy(uow, actor, policy_id)
     require(actor, Permission.POLICY_ENDORSE)
     if not changes:
-        raise InvalidInput(
-            "an endorsement changes at least one term", code="policy.no_change", field="changes"
-        )
+        raise InvalidInput("an endorsement changes at least one term", code="policy.no_change", field="changes")
     versions = uow.policies.terms_versions(policy.id)
     # A renewed policy may still be endorsed in the year that is running.
     check_endorsement_date(

@@ -59,9 +59,7 @@ def test_kind_values_are_lower_case() -> None:
         (IdentifierKind.SIREN, SIREN, IdentifierKind.SIREN, SIREN),
     ],
 )
-def test_valid_identifiers_are_canonicalised(
-    kind: str, raw: str, expected_kind: IdentifierKind, expected: str
-) -> None:
+def test_valid_identifiers_are_canonicalised(kind: str, raw: str, expected_kind: IdentifierKind, expected: str) -> None:
     identifier = parse_identifier(kind, raw)
     assert identifier.kind is expected_kind
     assert identifier.value == expected

@@ -34,9 +34,7 @@ cents = st.decimals(
     allow_nan=False,
     allow_infinity=False,
 )
-ratio_lists = st.lists(st.integers(min_value=0, max_value=1000), min_size=1, max_size=12).filter(
-    lambda rs: sum(rs) > 0
-)
+ratio_lists = st.lists(st.integers(min_value=0, max_value=1000), min_size=1, max_size=12).filter(lambda rs: sum(rs) > 0)
 
 
 def eur(amount: str) -> Money:
@@ -319,9 +317,7 @@ def test_allocate_refuses_float_ratios_and_bad_split_counts() -> None:
 
 
 @given(amount=amounts, cur=currencies, ratios=ratio_lists)
-def test_allocate_parts_sum_exactly_and_stay_near_their_share(
-    amount: Decimal, cur: str, ratios: list[int]
-) -> None:
+def test_allocate_parts_sum_exactly_and_stay_near_their_share(amount: Decimal, cur: str, ratios: list[int]) -> None:
     money = Money(amount, cur)
     parts = money.allocate(ratios)
     assert len(parts) == len(ratios)

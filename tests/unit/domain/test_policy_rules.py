@@ -27,9 +27,7 @@ AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def version(number: int, effective: date, rate: str = "0.90") -> TermsVersion:
-    terms = PolicyTerms.build(
-        currency_code="EUR", policyholder_country="FR", overrides={"indemnity_rate": rate}
-    )
+    terms = PolicyTerms.build(currency_code="EUR", policyholder_country="FR", overrides={"indemnity_rate": rate})
     return TermsVersion("pol-1", number, effective, terms, f"v{number}", "user:u", AT)
 
 

@@ -137,11 +137,7 @@ def test_premium_rates_take_their_long_names_or_an_object() -> None:
     as_object = build({"premium_rates": PremiumRates(Decimal("0.001"), Decimal("0.002"))})
     partial = build({"premium_rates": {"export": "0.006"}})
 
-    assert (
-        long_names.premium_rates
-        == as_object.premium_rates
-        == PremiumRates(Decimal("0.001"), Decimal("0.002"))
-    )
+    assert long_names.premium_rates == as_object.premium_rates == PremiumRates(Decimal("0.001"), Decimal("0.002"))
     assert partial.premium_rates == PremiumRates(Decimal("0.0025"), Decimal("0.006"))
 
 
@@ -432,8 +428,6 @@ def test_changes_from_lists_what_an_endorsement_changes() -> None:
 def test_numerically_equal_terms_are_no_change() -> None:
     before = build()
 
-    after = before.amend(
-        {"indemnity_rate": "0.9", "max_liability_multiple": "30.0", "no_claims_bonus_rate": "0.2"}
-    )
+    after = before.amend({"indemnity_rate": "0.9", "max_liability_multiple": "30.0", "no_claims_bonus_rate": "0.2"})
 
     assert after.changes_from(before) == {}

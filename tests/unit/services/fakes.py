@@ -93,9 +93,7 @@ class FakeOrganisationRepository(_Repository):
         self, *, ids: frozenset[str] | None, kind: OrganisationKind | None, page: Page
     ) -> tuple[list[Organisation], int]:
         rows = sorted(self._state.organisations.values(), key=lambda o: (o.name, o.id))
-        return _page(
-            (o for o in rows if (ids is None or o.id in ids) and (kind is None or o.kind is kind)), page
-        )
+        return _page((o for o in rows if (ids is None or o.id in ids) and (kind is None or o.kind is kind)), page)
 
     def insurer(self) -> Organisation | None:
         return _first(self._state.organisations.values(), lambda o: o.kind is OrganisationKind.INSURER)
@@ -135,9 +133,7 @@ class FakeMandateRepository(_Repository):
             (
                 m
                 for m in rows
-                if organisation_ids is None
-                or m.broker_id in organisation_ids
-                or m.insured_id in organisation_ids
+                if organisation_ids is None or m.broker_id in organisation_ids or m.insured_id in organisation_ids
             ),
             page,
         )
@@ -192,9 +188,7 @@ class FakeBuyerRepository(_Repository):
 
     def find_by_identifiers(self, identifiers: Sequence[CompanyIdentifier]) -> list[Buyer]:
         wanted = {(i.kind, i.value) for i in identifiers}
-        ids = sorted(
-            b.id for b in self._state.buyers.values() if wanted & {(i.kind, i.value) for i in b.identifiers}
-        )
+        ids = sorted(b.id for b in self._state.buyers.values() if wanted & {(i.kind, i.value) for i in b.identifiers})
         return copy.deepcopy([self._state.buyers[i] for i in ids])
 
     def list_page(
@@ -253,9 +247,7 @@ class FakePolicyRepository(_Repository):
 
     def list_page(self, *, policyholder_ids: frozenset[str] | None, page: Page) -> tuple[list[Policy], int]:
         rows = sorted(self._state.policies.values(), key=lambda p: p.number)
-        return _page(
-            (p for p in rows if policyholder_ids is None or p.policyholder_id in policyholder_ids), page
-        )
+        return _page((p for p in rows if policyholder_ids is None or p.policyholder_id in policyholder_ids), page)
 
     def next_number(self, year: int) -> int:
         numbers = self._state.policy_numbers

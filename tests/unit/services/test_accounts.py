@@ -65,9 +65,7 @@ def test_the_insurer_is_created_once(uow: FakeUnitOfWork, clock: FixedClock) -> 
 
     assert first == second
     with uow:
-        organisations, total = uow.organisations.list_page(
-            ids=None, kind=OrganisationKind.INSURER, page=Page()
-        )
+        organisations, total = uow.organisations.list_page(ids=None, kind=OrganisationKind.INSURER, page=Page())
     assert total == 1
     assert organisations == [first]
 
@@ -93,9 +91,7 @@ def test_an_admin_creates_a_policyholder(uow: FakeUnitOfWork, clock: FixedClock,
     assert stored.created_at == clock.now()
 
 
-def test_organisation_names_are_unique(
-    uow: FakeUnitOfWork, clock: FixedClock, admin: Actor, make_org: MakeOrg
-) -> None:
+def test_organisation_names_are_unique(uow: FakeUnitOfWork, clock: FixedClock, admin: Actor, make_org: MakeOrg) -> None:
     make_org(OrganisationKind.POLICYHOLDER, "Acme Industrie")
 
     with uow, pytest.raises(Conflict) as caught:
@@ -122,9 +118,7 @@ def test_a_second_insurer_is_refused(uow: FakeUnitOfWork, clock: FixedClock, adm
     assert total == 1
 
 
-def test_an_organisation_with_a_bad_siren_is_refused(
-    uow: FakeUnitOfWork, clock: FixedClock, admin: Actor
-) -> None:
+def test_an_organisation_with_a_bad_siren_is_refused(uow: FakeUnitOfWork, clock: FixedClock, admin: Actor) -> None:
     with uow, pytest.raises(InvalidInput) as caught:
         accounts.create_organisation(
             uow,
@@ -259,9 +253,7 @@ def test_other_misplaced_roles_are_refused(
     assert caught.value.code == "user.role_not_allowed"
 
 
-def test_a_weak_password_is_refused(
-    uow: FakeUnitOfWork, clock: FixedClock, admin: Actor, make_org: MakeOrg
-) -> None:
+def test_a_weak_password_is_refused(uow: FakeUnitOfWork, clock: FixedClock, admin: Actor, make_org: MakeOrg) -> None:
     holder = make_org(OrganisationKind.POLICYHOLDER, "Dupont SAS")
 
     with uow, pytest.raises(InvalidInput) as caught:

@@ -341,14 +341,10 @@ def test_an_edited_record_breaks_the_chain(uow: FakeUnitOfWork, busy_log: str) -
     with uow:
         _, _, breaks = verify_audit(uow)
 
-    assert [(b.tenant, b.sequence, b.problem) for b in breaks] == [
-        (busy_log, 3, "content does not match its hash")
-    ]
+    assert [(b.tenant, b.sequence, b.problem) for b in breaks] == [(busy_log, 3, "content does not match its hash")]
 
 
-def test_an_edited_record_with_a_recomputed_hash_breaks_the_next_link(
-    uow: FakeUnitOfWork, busy_log: str
-) -> None:
+def test_an_edited_record_with_a_recomputed_hash_breaks_the_next_link(uow: FakeUnitOfWork, busy_log: str) -> None:
     with uow:
         rows = uow.audit.stored(busy_log)
         forged = replace(rows[1][0], actor="user:somebody-else")
@@ -358,9 +354,7 @@ def test_an_edited_record_with_a_recomputed_hash_breaks_the_next_link(
     with uow:
         _, _, breaks = verify_audit(uow)
 
-    assert [(b.tenant, b.sequence, b.problem) for b in breaks] == [
-        (busy_log, 3, "previous hash does not match")
-    ]
+    assert [(b.tenant, b.sequence, b.problem) for b in breaks] == [(busy_log, 3, "previous hash does not match")]
 
 
 def test_a_deleted_record_breaks_the_chain(uow: FakeUnitOfWork, busy_log: str) -> None:

@@ -98,9 +98,7 @@ def test_two_insureds_naming_one_siren_share_one_buyer(
     assert entry.customer_reference == "C-001"
 
 
-def test_a_new_buyer_is_recorded_with_its_details(
-    uow: FakeUnitOfWork, clock: FixedClock, insured_a: Actor
-) -> None:
+def test_a_new_buyer_is_recorded_with_its_details(uow: FakeUnitOfWork, clock: FixedClock, insured_a: Actor) -> None:
     buyer, _ = add(
         uow,
         clock,
@@ -160,9 +158,7 @@ def test_identifiers_of_two_different_buyers_conflict(
         assert uow.buyers.books_of(other.id) == {insured_a.organisation_id}
 
 
-def test_identifiers_naming_two_companies_are_refused(
-    uow: FakeUnitOfWork, clock: FixedClock, insured_a: Actor
-) -> None:
+def test_identifiers_naming_two_companies_are_refused(uow: FakeUnitOfWork, clock: FixedClock, insured_a: Actor) -> None:
     with pytest.raises(InvalidInput) as caught:
         add(uow, clock, insured_a, [("siren", SIREN), ("siret", siret_of(OTHER_SIREN))])
 

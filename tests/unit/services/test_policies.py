@@ -45,9 +45,7 @@ def issue(
     start: date = START,
 ) -> tuple[Policy, TermsVersion]:
     with uow:
-        return policies.issue_policy(
-            uow, clock, actor, policyholder_id=holder.id, start_date=start, terms=terms
-        )
+        return policies.issue_policy(uow, clock, actor, policyholder_id=holder.id, start_date=start, terms=terms)
 
 
 def endorse(
@@ -189,9 +187,7 @@ def test_issuing_needs_a_reason(
     uow: FakeUnitOfWork, clock: FixedClock, underwriter: Actor, holder: Organisation
 ) -> None:
     with uow, pytest.raises(InvalidInput) as caught:
-        policies.issue_policy(
-            uow, clock, underwriter, policyholder_id=holder.id, start_date=START, reason="   "
-        )
+        policies.issue_policy(uow, clock, underwriter, policyholder_id=holder.id, start_date=START, reason="   ")
 
     assert caught.value.code == "policy.reason_required"
     with uow:
@@ -222,9 +218,7 @@ def test_an_insured_reading_another_insureds_policy_gets_not_found(
     # Indistinguishable from an id that does not exist.
     assert type(hidden.value) is type(missing.value)
     assert hidden.value.code == missing.value.code == "policy.not_found"
-    assert hidden.value.message.replace(policy.id, "<id>") == missing.value.message.replace(
-        "random-id", "<id>"
-    )
+    assert hidden.value.message.replace(policy.id, "<id>") == missing.value.message.replace("random-id", "<id>")
     assert hidden.value.context.keys() == missing.value.context.keys()
     assert listed == ([], 0)
 

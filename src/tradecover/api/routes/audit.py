@@ -16,9 +16,7 @@ router = APIRouter(tags=["audit"])
 def list_events(container: ContainerDep, actor: ActorDep, page: PageDep) -> Paged[AuditEventOut]:
     with container.uow() as uow:
         items, total = audit.list_events(uow, actor, page)
-    return Paged(
-        items=[AuditEventOut.of(r) for r in items], total=total, limit=page.limit, offset=page.offset
-    )
+    return Paged(items=[AuditEventOut.of(r) for r in items], total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/audit/verify", response_model=AuditVerifyOut)

@@ -15,9 +15,7 @@ from tradecover.services import accounts
 router = APIRouter(tags=["auth"])
 
 
-@router.post(
-    "/auth/token", response_model=TokenOut, summary="Exchange e-mail and password for an access token"
-)
+@router.post("/auth/token", response_model=TokenOut, summary="Exchange e-mail and password for an access token")
 def token(container: ContainerDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
     with container.uow() as uow:
         user = accounts.authenticate(uow, form.username, form.password)

@@ -26,9 +26,7 @@ def list_organisations(
 ) -> Paged[OrganisationOut]:
     with container.uow() as uow:
         items, total = accounts.list_organisations(uow, actor, kind=kind, page=page)
-    return Paged(
-        items=[OrganisationOut.of(o) for o in items], total=total, limit=page.limit, offset=page.offset
-    )
+    return Paged(items=[OrganisationOut.of(o) for o in items], total=total, limit=page.limit, offset=page.offset)
 
 
 @router.post("/organisations", response_model=OrganisationOut, status_code=status.HTTP_201_CREATED)
@@ -53,17 +51,13 @@ def get_organisation(container: ContainerDep, actor: ActorDep, organisation_id: 
 
 
 @router.get("/organisations/{organisation_id}/users", response_model=Paged[UserOut])
-def list_users(
-    container: ContainerDep, actor: ActorDep, page: PageDep, organisation_id: str
-) -> Paged[UserOut]:
+def list_users(container: ContainerDep, actor: ActorDep, page: PageDep, organisation_id: str) -> Paged[UserOut]:
     with container.uow() as uow:
         items, total = accounts.list_users(uow, actor, organisation_id, page)
     return Paged(items=[UserOut.of(u) for u in items], total=total, limit=page.limit, offset=page.offset)
 
 
-@router.post(
-    "/organisations/{organisation_id}/users", response_model=UserOut, status_code=status.HTTP_201_CREATED
-)
+@router.post("/organisations/{organisation_id}/users", response_model=UserOut, status_code=status.HTTP_201_CREATED)
 def create_user(container: ContainerDep, actor: ActorDep, organisation_id: str, body: UserIn) -> UserOut:
     with container.uow() as uow:
         user = accounts.create_user(

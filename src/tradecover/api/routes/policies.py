@@ -55,12 +55,8 @@ def terms_history(container: ContainerDep, actor: ActorDep, policy_id: str) -> l
         return [TermsVersionOut.of(v) for v in policies.terms_history(uow, actor, policy_id)]
 
 
-@router.post(
-    "/policies/{policy_id}/endorsements", response_model=TermsVersionOut, status_code=status.HTTP_201_CREATED
-)
-def endorse_policy(
-    container: ContainerDep, actor: ActorDep, policy_id: str, body: EndorsementIn
-) -> TermsVersionOut:
+@router.post("/policies/{policy_id}/endorsements", response_model=TermsVersionOut, status_code=status.HTTP_201_CREATED)
+def endorse_policy(container: ContainerDep, actor: ActorDep, policy_id: str, body: EndorsementIn) -> TermsVersionOut:
     with container.uow() as uow:
         version = policies.endorse_policy(
             uow,
