@@ -20,6 +20,7 @@ from tradecover.cli import main as cli_main
 from tradecover.cli.main import app
 from tradecover.config import Settings
 from tradecover.persistence.engine import make_engine
+from tradecover.persistence.migrate import head_revision
 from tradecover.persistence.tables import metadata
 from tradecover.services.demo_book import DEMO_PASSWORD
 
@@ -27,6 +28,7 @@ API = "/api/v1"
 PASSWORD = "correct horse battery"
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 DEMO_BUYERS = 40
+HEAD = head_revision()
 
 
 @pytest.fixture
@@ -102,17 +104,17 @@ def empty_database(engine: Engine) -> None:
 
 def test_db_upgrade_is_idempotent(cli_env: str, db: Engine) -> None:
     for _ in range(2):
-        assert "database at revision 0001" in output(run("db", "upgrade"))
+        assert f"database at revision {HEAD}" in output(run("db", "upgrade"))
     with db.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == HEAD
 
 
 def test_db_upgrade_creates_a_new_sqlite_database(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     path = tmp_path / "fresh.db"
     monkeypatch.setenv("TRADECOVER_DATABASE_URL", f"sqlite:///{path}")
     monkeypatch.setenv("TRADECOVER_ENVIRONMENT", "test")
-    assert "database at revision 0001" in output(run("db", "upgrade"))
-    assert "database at revision 0001" in output(run("db", "upgrade"))
+    assert f"database at revision {HEAD}" in output(run("db", "upgrade"))
+    assert f"database at revision {HEAD}" in output(run("db", "upgrade"))
     engine = make_engine(f"sqlite:///{path}")
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM audit_events")).scalar_one() == 0

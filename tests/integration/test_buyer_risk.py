@@ -120,7 +120,8 @@ def test_a_published_liquidation_marks_the_buyer_insolvent_once(container: Conta
         clocks = {c.organisation_id: c.deadline for c in uow.monitoring.clocks(buyer_id)}
         alerts, _ = uow.monitoring.alerts(organisation_ids=frozenset({book.a}), page=Page())
         [event] = uow.monitoring.legal_events(buyer_id)
-    assert buyer is not None and untouched is not None
+    assert buyer is not None
+    assert untouched is not None
     assert buyer.legal_status is LegalStatus.LIQUIDATION
     assert buyer.risk_grade == 10
     assert untouched.legal_status is LegalStatus.ACTIVE
@@ -197,7 +198,8 @@ def test_sirene_updates_cease_rename_and_skip_unknown(container: Container, tmp_
     with container.uow() as uow:
         gone, kept = uow.buyers.get(ceased), uow.buyers.get(renamed)
         alerts, _ = uow.monitoring.alerts(organisation_ids=frozenset({book.a}), page=Page())
-    assert gone is not None and kept is not None
+    assert gone is not None
+    assert kept is not None
     assert gone.legal_status is LegalStatus.CEASED
     assert (kept.legal_name, kept.naf_code, kept.legal_status) == ("Nouveau Nom SAS", "25.11Z", LegalStatus.ACTIVE)
     assert [a.kind.value for a in alerts] == ["buyer_ceased"]
@@ -292,7 +294,7 @@ def test_regrading_grades_changed_buyers_keeps_history_and_alerts_on_downgrades(
     with container.uow() as uow:
         history = uow.buyers.grade_history(buyer_id)
         alerts, _ = uow.monitoring.alerts(organisation_ids=None, page=Page())
-    assert [h.grade for h in history][0] == grade
+    assert next(h.grade for h in history) == grade
     assert history[-1].grade >= grade + 2
     assert history[-1].previous_grade == grade
     assert {a.kind.value for a in alerts} == {"buyer_downgraded", "limit_review_proposed"}
@@ -308,7 +310,9 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_state(container: Contai
     )
     assert partial.graded == 200
     resumed = grading.regrade(container.uow, container.clock, book.admin, everything=True, batch_size=100)
-    assert resumed.resumed and resumed.run_id == partial.run_id and resumed.graded == 500
+    assert resumed.resumed
+    assert resumed.run_id == partial.run_id
+    assert resumed.graded == 500
     with container.engine.connect() as connection:
         per_buyer = connection.execute(
             select(t.GradeHistoryRow.buyer_id, func.count()).group_by(t.GradeHistoryRow.buyer_id)
@@ -316,4 +320,5 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_state(container: Contai
     assert len(per_buyer) == 500
     assert {n for _, n in per_buyer} == {1}
     fresh = grading.regrade(container.uow, container.clock, book.admin, everything=True, batch_size=100)
-    assert not fresh.resumed and fresh.run_id != partial.run_id
+    assert not fresh.resumed
+    assert fresh.run_id != partial.run_id

@@ -184,7 +184,7 @@ def register(app: typer.Typer, container_factory: Any) -> None:
     def regrade(
         everything: Annotated[bool, typer.Option("--all", help="re-grade every buyer, not only changed ones")] = False,
         dask: Annotated[str | None, typer.Option("--dask", help="Dask scheduler address, or 'local'")] = None,
-        batch_size: Annotated[int, typer.Option(min=100, max=1_000_000, help="buyers per transaction")] = 20_000,
+        batch_size: Annotated[int, typer.Option(min=10, max=1_000_000, help="buyers per transaction")] = 20_000,
         as_json: JsonOption = False,
     ) -> None:
         """Re-grade buyers; restartable: a killed run resumes where it stopped."""
