@@ -32,9 +32,7 @@ def _timed(action: Callable[[], object], repeat: int) -> list[float]:
 
 def main(buyers: int = 1000, requests: int = 300) -> None:
     with tempfile.TemporaryDirectory() as folder:
-        settings = Settings(
-            database_url=f"sqlite:///{Path(folder) / 'bench.db'}", environment=Environment.TEST
-        )
+        settings = Settings(database_url=f"sqlite:///{Path(folder) / 'bench.db'}", environment=Environment.TEST)
         container = build(settings)
         upgrade(container.engine)
         start = time.perf_counter()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -93,9 +92,9 @@ class SqlGradingStore:
             buyer_ids=[r[0] for r in rows],
             inputs_version=np.array([r[1] for r in rows], dtype=np.int64),
             previous_grade=np.array([r[2] or 0 for r in rows], dtype=np.int64),
-            legal_status=[r[3] for r in rows],
-            naf_code=[r[4] for r in rows],
-            country=[r[5] for r in rows],
+            legal_status=np.array([r[3] for r in rows], dtype=str),
+            naf_code=np.array([r[4] or "" for r in rows], dtype=str),
+            country=np.array([r[5] for r in rows], dtype=str),
             statements=columns,
             days_beyond_terms=np.full(n, np.nan),
             overdue_notifications=np.zeros(n),
@@ -103,6 +102,7 @@ class SqlGradingStore:
 
     def write_batch(self, run: RunState, result: GradeBatchResult, now: datetime) -> RunState:
         pds = [Decimal(f"{p:.8f}") for p in result.pd.tolist()]
+        factors = result.factors_json()
         grades = result.grade.tolist()
         versions = result.inputs_version.tolist()
         previous = result.previous_grade.tolist()
@@ -115,7 +115,7 @@ class SqlGradingStore:
                     "grade": grades[i],
                     "previous_grade": previous[i] or None,
                     "probability_of_default": pds[i],
-                    "factors": json.dumps({k: round(v, 6) for k, v in result.factors[i].items()}, sort_keys=True),
+                    "factors": factors[i],
                     "model_version": run.model_version,
                     "inputs_version": versions[i],
                     "graded_at": now,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ from tradecover.risk.grading import GradingModel, load_default_model
 from tradecover.risk.rating import combine
 from tradecover.risk.ratios import ratios_from_statements
 from tradecover.services.authorization import Actor, Permission, require
-from tradecover.services.grading_ports import FloatArray, GradeBatchResult, GradingBatch, RunState
+from tradecover.services.grading_ports import FloatArray, GradeBatchResult, GradingBatch, RunState, StrArray
 from tradecover.services.ports import UnitOfWork
 from tradecover.services.recording import INSURER_TENANT, new_id, record
 
@@ -54,11 +54,10 @@ def country_factor(country: str) -> float:
     return 1.1 if country in MEDIUM_RISK_COUNTRIES else 1.5
 
 
-def _mapped(values: Sequence[Any], mapping: Callable[[Any], float]) -> FloatArray:
+def _mapped(values: StrArray, mapping: Callable[[Any], float]) -> FloatArray:
     """Apply ``mapping`` once per distinct value (thousands of buyers share a few codes)."""
-    keys = np.array([v if v is not None else "" for v in values], dtype=object)
-    distinct, inverse = np.unique(keys, return_inverse=True)
-    table = np.array([mapping(v or None) for v in distinct], dtype=np.float64)
+    distinct, inverse = np.unique(values, return_inverse=True)
+    table = np.array([mapping(str(v) or None) for v in distinct], dtype=np.float64)
     result: FloatArray = table[inverse]
     return result
 
@@ -67,7 +66,7 @@ def score_batch(model: GradingModel, batch: GradingBatch) -> GradeBatchResult:
     """Vectorised grading of one batch: no Python loop per buyer in the arithmetic."""
     features = ratios_from_statements(batch.statements)
     financial_pd = model.predict_pd(features)
-    status = np.array(batch.legal_status, dtype=object)
+    status = batch.legal_status
     insolvent = np.isin(status, [s.value for s in INSOLVENCY_STATUSES])
     ceased = status == LegalStatus.CEASED.value
     has_statement = ~np.isnan(batch.statements["total_assets"])
@@ -90,16 +89,13 @@ def score_batch(model: GradingModel, batch: GradingBatch) -> GradeBatchResult:
     columns = np.column_stack([baseline, ratio_parts, rated.factors[:, others]])
     columns = np.round(np.clip(columns, -LEGAL_WEIGHT, LEGAL_WEIGHT), 4)
     columns[~has_statement, 1 : 1 + ratio_parts.shape[1]] = 0.0  # imputed medians explain nothing
-    factors = [
-        {name: value for name, value in zip(names, row, strict=True) if value != 0.0 or name == "baseline"}
-        | ({} if has_statement[i] else {"no_financials": 0.0})
-        for i, row in enumerate(columns.tolist())
-    ]
     return GradeBatchResult(
         buyer_ids=list(batch.buyer_ids),
         grade=rated.grade.astype(np.int64),
         pd=rated.pd.astype(np.float64),
-        factors=factors,
+        factor_names=names,
+        factor_values=columns,
+        has_statement=has_statement,
         inputs_version=batch.inputs_version,
         previous_grade=batch.previous_grade,
     )
@@ -114,14 +110,21 @@ def dask_scorer(client: Any, partitions: int = 4) -> Scorer:
     def score(model: GradingModel, batch: GradingBatch) -> GradeBatchResult:
         n = len(batch)
         bounds = np.linspace(0, n, min(partitions, n) + 1, dtype=int)
-        parts = [_slice(batch, int(a), int(b)) for a, b in itertools.pairwise(bounds) if b > a]
-        futures = client.map(score_batch, [model] * len(parts), parts)
+        # Buyer ids stay here: workers need only the numeric and coded columns.
+        parts = [_slice(batch, int(a), int(b), with_ids=False) for a, b in itertools.pairwise(bounds) if b > a]
+        # Hold the scattered data until the results are back, or the scheduler may drop it.
+        shared_model = client.scatter(model, broadcast=True, hash=False)
+        scattered = client.scatter(parts, hash=False)
+        futures = client.map(score_batch, [shared_model] * len(parts), scattered)
         results: list[GradeBatchResult] = client.gather(futures)
+        del scattered, shared_model
         return GradeBatchResult(
-            buyer_ids=[i for r in results for i in r.buyer_ids],
+            buyer_ids=list(batch.buyer_ids),
             grade=np.concatenate([r.grade for r in results]),
             pd=np.concatenate([r.pd for r in results]),
-            factors=[f for r in results for f in r.factors],
+            factor_names=results[0].factor_names,
+            factor_values=np.concatenate([r.factor_values for r in results]),
+            has_statement=np.concatenate([r.has_statement for r in results]),
             inputs_version=batch.inputs_version,
             previous_grade=batch.previous_grade,
         )
@@ -129,9 +132,9 @@ def dask_scorer(client: Any, partitions: int = 4) -> Scorer:
     return score
 
 
-def _slice(batch: GradingBatch, a: int, b: int) -> GradingBatch:
+def _slice(batch: GradingBatch, a: int, b: int, *, with_ids: bool = True) -> GradingBatch:
     return GradingBatch(
-        buyer_ids=batch.buyer_ids[a:b],
+        buyer_ids=batch.buyer_ids[a:b] if with_ids else [],
         inputs_version=batch.inputs_version[a:b],
         previous_grade=batch.previous_grade[a:b],
         legal_status=batch.legal_status[a:b],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -14,6 +15,7 @@ from tradecover.domain.monitoring import Alert
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+StrArray = npt.NDArray[np.str_]  # fixed-width text: pickles as one buffer, unlike a list of str
 
 
 @dataclass(frozen=True)
@@ -34,9 +36,9 @@ class GradingBatch:
     buyer_ids: list[str]
     inputs_version: IntArray
     previous_grade: IntArray  # 0 when never graded
-    legal_status: list[str]
-    naf_code: list[str | None]
-    country: list[str]
+    legal_status: StrArray
+    naf_code: StrArray  # "" when unknown
+    country: StrArray
     statements: dict[str, FloatArray]
     days_beyond_terms: FloatArray  # NaN: no payment experience reported yet
     overdue_notifications: FloatArray
@@ -47,13 +49,31 @@ class GradingBatch:
 
 @dataclass
 class GradeBatchResult:
+    """Grades as arrays; ``factor_values[i, j]`` is factor ``factor_names[j]``'s log-odds share for buyer i.
+
+    Arrays rather than per-buyer objects, so results travel cheaply between processes.
+    """
+
     buyer_ids: list[str]
     grade: IntArray
     pd: FloatArray
-    factors: list[dict[str, float]]
+    factor_names: list[str]
+    factor_values: FloatArray
+    has_statement: npt.NDArray[np.bool_]
     inputs_version: IntArray
     previous_grade: IntArray
     alerts: list[Alert] = field(default_factory=list)
+
+    def factors_json(self) -> list[str]:
+        """Each buyer's factors as canonical JSON: the non-zero ones, and the baseline."""
+        names = self.factor_names
+        texts = []
+        for i, row in enumerate(self.factor_values.tolist()):
+            kept = {name: value for name, value in zip(names, row, strict=True) if value != 0.0 or name == "baseline"}
+            if not self.has_statement[i]:
+                kept["no_financials"] = 0.0
+            texts.append(json.dumps(kept, sort_keys=True))
+        return texts
 
 
 class GradingStore(Protocol):
