@@ -460,11 +460,6 @@ def test_a_liquidation_shows_on_the_buyer_its_events_and_the_alerts(
     assert len(alerts("insured_user")) == len(mine)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/financials.py import_financials turns a file-level parse error (no line in its context) "
-    "into line 0, so the API names 'line 0' for a missing header column",
-)
 def test_a_csv_missing_a_column_is_not_blamed_on_line_0(
     app_client: TestClient, world: World, headers: Headers, container: Container
 ) -> None:

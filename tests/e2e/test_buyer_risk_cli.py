@@ -540,11 +540,6 @@ def test_jobs_regrade_on_a_local_dask_cluster_matches_the_single_process_run(
     assert {grade for grade, _ in runs[single["run_id"]].values()} == set(after_single.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/risk.py jobs regrade: Client(LocalCluster(...)) then client.close() leaves the LocalCluster "
-    "(scheduler and workers) running: a Client does not close a cluster object it was handed",
-)
 def test_jobs_regrade_dask_local_shuts_its_cluster_down(
     sqlite_only: Engine, dask_cleanup: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -562,11 +557,6 @@ def test_jobs_regrade_dask_local_shuts_its_cluster_down(
     assert _running_clusters() == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/risk.py import-financials prefixes '<file>, line N, field F: ' to messages that already start "
-    "with it (financials_csv._problem), and file-level problems get line 0 (services/financials.py)",
-)
 def test_import_financials_names_each_problem_once(cli_env: str, container: Container, tmp_path: Path) -> None:
     small_book(container, SIREN_A)
     typed = tmp_path / "typed.csv"

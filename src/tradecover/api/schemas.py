@@ -415,7 +415,7 @@ class StatementOut(BaseModel):
 
 
 class ImportLineOut(BaseModel):
-    line: int
+    line: int | None
     identifier: str
     fiscal_year_end: str
     outcome: str

@@ -78,11 +78,7 @@ def register(app: typer.Typer, container_factory: Any) -> None:
             _print_json(data)
         else:
             for line in report.errors:
-                errors.print(
-                    f"[red]{file.name}, line {line.line}[/]"
-                    + (f", field {line.field}" if line.field else "")
-                    + f": {line.message}"
-                )
+                errors.print(f"[red]{_located(file.name, line.line, line.field, line.message)}[/]")
             verdict = (
                 "applied"
                 if report.applied
@@ -189,15 +185,16 @@ def register(app: typer.Typer, container_factory: Any) -> None:
     ) -> None:
         """Re-grade buyers; restartable: a killed run resumes where it stopped."""
         client: Any = None
+        cluster: Any = None
         scorer: grading.Scorer = grading.score_batch
         if dask is not None:
             from distributed import Client, LocalCluster
 
-            client = (
-                Client(LocalCluster(n_workers=2, threads_per_worker=1, processes=True))
-                if dask == "local"
-                else Client(dask)
-            )
+            if dask == "local":
+                cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True)
+                client = Client(cluster)
+            else:
+                client = Client(dask)
             scorer = grading.dask_scorer(client)
         try:
             with container_factory() as container:
@@ -223,6 +220,8 @@ def register(app: typer.Typer, container_factory: Any) -> None:
         finally:
             if client is not None:
                 client.close()
+            if cluster is not None:  # a Client does not close a cluster it was handed
+                cluster.close()
         if as_json:
             _print_json(summary.__dict__)
             return
@@ -236,6 +235,14 @@ def register(app: typer.Typer, container_factory: Any) -> None:
     app.add_typer(grading_app, name="grading")
     app.add_typer(monitor_app, name="monitor")
     app.add_typer(jobs_app, name="jobs")
+
+
+def _located(file_name: str, line: int | None, field: str | None, message: str) -> str:
+    """``file, line N, field F: message``, said once even when the parser's message already says it."""
+    if message.startswith(file_name):
+        return message
+    where = file_name + ("" if line is None else f", line {line}") + (f", field {field}" if field else "")
+    return f"{where}: {message}"
 
 
 def _pct(value: float | None) -> str:

@@ -11,13 +11,16 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 
 from tradecover.domain.errors import Conflict
 from tradecover.domain.identifiers import generate_siren
 from tradecover.domain.parties import MandateScope, OrganisationKind, Role
 from tradecover.domain.periods import Clock
+from tradecover.ingest.bodacc import BodaccAnnouncement, ProcedureKind
+from tradecover.ingest.financials_csv import StatementRow
 from tradecover.ingest.reference_codes import naf_codes
-from tradecover.services import accounts, buyers, policies
+from tradecover.services import accounts, buyers, financials, grading, monitoring, policies
 from tradecover.services.authorization import Actor, system_actor
 from tradecover.services.ports import Page, UnitOfWork
 
@@ -190,6 +193,9 @@ class DemoSummary:
     buyers: int = 0
     shared_buyers: int = 0
     groups: int = 0
+    statements: int = 0
+    graded: int = 0
+    insolvencies: int = 0
 
 
 def load_demo_book(
@@ -335,7 +341,85 @@ def load_demo_book(
             if on_progress is not None:
                 on_progress(number + 1, buyers_count)
         summary.groups = len(group_heads)
+        demo_sirens = sorted(uow.buyers.by_sirens(sorted(used_sirens)).keys())
+        with_statements = [siren for siren in demo_sirens if rng.random() < 0.9]
+        report = financials.import_financials(
+            uow,
+            clock,
+            admin,
+            source="demo book",
+            rows=_demo_statements(rng, with_statements, clock.today()),
+            parse_errors=[],
+        )
+        summary.statements = report.count("created")
+    graded = grading.regrade(uow_factory, clock, admin, everything=True)
+    summary.graded = graded.graded
+    with uow_factory() as uow:
+        insolvent = monitoring.ingest_bodacc(uow, clock, admin, _demo_insolvencies(rng, demo_sirens, clock.today()))
+    summary.insolvencies = insolvent.insolvencies
     return summary
+
+
+def _demo_statements(rng: random.Random, sirens: list[str], today: date) -> list[StatementRow]:
+    """Last year's accounts, spread from sound to fragile so that grades cover the scale."""
+    year_end = date(today.year - 1, 12, 31)
+    rows = []
+    for line, siren in enumerate(sirens, start=1):
+        health = rng.gauss(0.0, 1.0)
+        assets = Decimal(round(rng.lognormvariate(14.0, 1.3)))
+        share = Decimal(str(round(min(1.5, max(0.1, 0.6 - 0.15 * health + rng.gauss(0, 0.1))), 3)))
+        liabilities = (assets * share).quantize(Decimal(1))
+        ebit = (assets * Decimal(str(round(0.05 + 0.04 * health, 3)))).quantize(Decimal(1))
+        current_assets = (assets * Decimal("0.5")).quantize(Decimal(1))
+        current_liabilities = (liabilities * Decimal("0.6")).quantize(Decimal(1))
+        rows.append(
+            StatementRow(
+                line=line,
+                identifier_kind="siren",
+                identifier=siren,
+                fiscal_year_end=year_end,
+                currency="EUR",
+                amounts={
+                    "total_assets": assets,
+                    "equity": assets - liabilities,
+                    "total_liabilities": liabilities,
+                    "turnover": (assets * Decimal(str(round(max(0.1, 1.2 + 0.2 * health), 3)))).quantize(Decimal(1)),
+                    "ebit": ebit,
+                    "net_income": (ebit * Decimal("0.7")).quantize(Decimal(1)),
+                    "current_assets": current_assets,
+                    "current_liabilities": current_liabilities,
+                    "working_capital": current_assets - current_liabilities,
+                    "retained_earnings": ((assets - liabilities) * Decimal("0.5")).quantize(Decimal(1)),
+                },
+            )
+        )
+    return rows
+
+
+def _demo_insolvencies(rng: random.Random, sirens: list[str], today: date) -> list[BodaccAnnouncement]:
+    """Two judgments published last week: the 30-day clocks run in the demo."""
+    published = today - timedelta(days=7)
+    judgments = [
+        (ProcedureKind.RECEIVERSHIP, "Jugement d'ouverture d'une procédure de redressement judiciaire"),
+        (ProcedureKind.LIQUIDATION, "Jugement d'ouverture de liquidation judiciaire"),
+    ]
+    return [
+        BodaccAnnouncement(
+            source="demo book",
+            record=i + 1,
+            announcement_id=f"DEMO-{published:%Y%m%d}-{i + 1}",
+            sirens=(siren,),
+            publication_date=published,
+            judgment_date=published - timedelta(days=4),
+            kind=kind,
+            nature=nature,
+            tribunal="Tribunal de commerce de Lyon",
+            company_name=None,
+            notice_type="initial",
+            family="Jugement d'ouverture",
+        )
+        for i, (siren, (kind, nature)) in enumerate(zip(rng.sample(sirens, 2), judgments, strict=True))
+    ]
 
 
 def _refuse_if_loaded(uow: UnitOfWork) -> None:

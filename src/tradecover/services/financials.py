@@ -94,7 +94,7 @@ def statements_of(uow: UnitOfWork, actor: Actor, buyer_id: str) -> list[Financia
 
 @dataclass
 class ImportLine:
-    line: int
+    line: int | None  # None: a problem of the whole file (a missing column)
     identifier: str
     fiscal_year_end: str
     outcome: str  # created, unchanged, refused
@@ -130,7 +130,8 @@ def import_financials(
     require(actor, Permission.FINANCIALS_RECORD)
     report = FinancialsImport(source=source, applied=False)
     for error in parse_errors:
-        line = int(error.context.get("line", 0) or 0)
+        raw_line = error.context.get("line")
+        line = int(raw_line) if raw_line not in (None, "", 0) else None
         report.lines.append(ImportLine(line, "", "", "refused", error.message, error.field))
     by_siren = uow.buyers.by_sirens([r.identifier for r in rows if r.identifier_kind == "siren"])
     for row in rows:
@@ -162,7 +163,7 @@ def import_financials(
         except DomainError as error:
             outcome.outcome, outcome.message, outcome.field = "refused", error.message, error.field
         report.lines.append(outcome)
-    report.lines.sort(key=lambda line: line.line)
+    report.lines.sort(key=lambda line: line.line or 0)
     if report.errors or dry_run:
         uow.rollback()
         return report

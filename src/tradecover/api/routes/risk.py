@@ -75,11 +75,12 @@ def import_financials(
         )
     if report.errors and not dry_run:
         first = report.errors[0]
+        where = "" if first.line is None else f"line {first.line}: "
         raise InvalidInput(
-            f"{name}: {len(report.errors)} line(s) refused, nothing applied; line {first.line}: {first.message}",
+            f"{name}: {len(report.errors)} problem(s), nothing applied; {where}{_unprefixed(first.message, name)}",
             code="financials.import_refused",
             field=first.field,
-            context={"file": name, "line": first.line, "refused": len(report.errors)},
+            context={"file": name, "line": first.line or "", "refused": len(report.errors)},
         )
     return FinancialsImportOut(
         file=name,
@@ -131,3 +132,8 @@ def alerts(container: ContainerDep, actor: ActorDep, page: PageDep) -> Paged[Ale
     with container.uow() as uow:
         items, total = monitoring.list_alerts(uow, actor, page)
     return Paged(items=[AlertOut.of(a) for a in items], total=total, limit=page.limit, offset=page.offset)
+
+
+def _unprefixed(message: str, file_name: str) -> str:
+    """The parser's messages already start with the file name; say it once."""
+    return message.removeprefix(f"{file_name}, ").removeprefix(f"{file_name}: ")
