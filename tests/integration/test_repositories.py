@@ -128,8 +128,9 @@ def test_buyer_search_is_prefix_and_accent_insensitive(container: Container) -> 
         assert found == []  # a prefix of the name, not a word inside it
         found, _ = uow.buyers.list_page(organisation_ids=None, search="boulangerie lefe", page=Page())
         assert [b.legal_name for b in found] == ["Boulangerie Lefèvre"]
-        found, _ = uow.buyers.list_page(organisation_ids=None, search="732 829 320", page=Page())
-        assert [b.legal_name for b in found] == ["Boulangerie Lefèvre"]
+        for typed in ("732 829 320", "73282932000074", "FR44732829320", "fr 44 732829320"):
+            found, _ = uow.buyers.list_page(organisation_ids=None, search=typed, page=Page())
+            assert [b.legal_name for b in found] == ["Boulangerie Lefèvre"], typed
         found, _ = uow.buyers.list_page(organisation_ids=frozenset({"nobody"}), search="electr", page=Page())
         assert found == []
         found, total = uow.buyers.list_page(organisation_ids=None, search=" _-' ", page=Page())

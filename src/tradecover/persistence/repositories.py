@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from tradecover.domain.audit import GENESIS_HASH, AuditRecord, next_link, summary_text
 from tradecover.domain.buyers import BookEntry, Buyer, LegalStatus, search_key
+from tradecover.domain.errors import DomainError
 from tradecover.domain.financials import STATEMENT_FIELDS, FinancialStatement
-from tradecover.domain.identifiers import CompanyIdentifier, IdentifierKind
+from tradecover.domain.identifiers import CompanyIdentifier, IdentifierKind, detect_identifier, siren_of
 from tradecover.domain.money import Money
 from tradecover.domain.monitoring import (
     Alert,
@@ -327,7 +328,7 @@ class BuyerRepository:
         if search:
             key = search_key(search)
             by_identifier = select(t.BuyerIdentifierRow.buyer_id).where(
-                t.BuyerIdentifierRow.value == search.replace(" ", "").upper()
+                t.BuyerIdentifierRow.value.in_(identifier_values(search))
             )
             # A search of punctuation alone names nothing, not every buyer.
             by_name = t.BuyerRow.search_name.startswith(key, autoescape=True) if key else false()
@@ -435,6 +436,21 @@ class BuyerRepository:
             select(t.GradeHistoryRow).where(t.GradeHistoryRow.buyer_id == buyer_id).order_by(t.GradeHistoryRow.id)
         )
         return [grade_from_row(r) for r in rows]
+
+
+def identifier_values(search: str) -> list[str]:
+    """Stored identifier values a search may name: as typed, canonical, and the SIREN of a SIRET or VAT."""
+    compact = "".join(search.split()).upper()
+    values = {compact}
+    try:
+        identifier = detect_identifier(search)
+    except DomainError:
+        return sorted(values)
+    values.add(identifier.value)
+    siren = siren_of(identifier)
+    if siren is not None:
+        values.add(siren)
+    return sorted(values)
 
 
 def grade_row(record: GradeRecord) -> t.GradeHistoryRow:
