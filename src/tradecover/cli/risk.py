@@ -120,7 +120,7 @@ def register(app: typer.Typer, container_factory: Any) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """AUC, Gini, Brier and the calibration table of a model on a data set."""
-        model = _guarded(lambda p: GradingModel.from_json(json.loads(p.read_text(encoding="utf-8"))), model_path)
+        model = _guarded(_load_model, model_path)
         X, y, names = _guarded(read_polish_arff, data)
         _report(evaluate(model.predict_pd(ratios_from_polish(X, names)), y), as_json, title=data.name)
 
@@ -181,6 +181,9 @@ def register(app: typer.Typer, container_factory: Any) -> None:
         everything: Annotated[bool, typer.Option("--all", help="re-grade every buyer, not only changed ones")] = False,
         dask: Annotated[str | None, typer.Option("--dask", help="Dask scheduler address, or 'local'")] = None,
         batch_size: Annotated[int, typer.Option(min=10, max=1_000_000, help="buyers per transaction")] = 20_000,
+        model_path: Annotated[
+            Path | None, typer.Option("--model", exists=True, help="a fitted model JSON (default: the shipped one)")
+        ] = None,
         as_json: JsonOption = False,
     ) -> None:
         """Re-grade buyers; restartable: a killed run resumes where it stopped."""
@@ -215,6 +218,7 @@ def register(app: typer.Typer, container_factory: Any) -> None:
                         everything=everything,
                         batch_size=batch_size,
                         scorer=scorer,
+                        model=None if model_path is None else _guarded(_load_model, model_path),
                         on_progress=lambda done, total: progress.update(task, completed=done, total=total),
                     )
         finally:
@@ -235,6 +239,10 @@ def register(app: typer.Typer, container_factory: Any) -> None:
     app.add_typer(grading_app, name="grading")
     app.add_typer(monitor_app, name="monitor")
     app.add_typer(jobs_app, name="jobs")
+
+
+def _load_model(path: Path) -> GradingModel:
+    return GradingModel.from_json(json.loads(path.read_text(encoding="utf-8")))
 
 
 def _located(file_name: str, line: int | None, field: str | None, message: str) -> str:

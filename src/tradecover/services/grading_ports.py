@@ -58,7 +58,7 @@ class GradeBatchResult:
     grade: IntArray
     pd: FloatArray
     factor_names: list[str]
-    factor_values: FloatArray
+    factor_values: npt.NDArray[np.float32]
     has_statement: npt.NDArray[np.bool_]
     inputs_version: IntArray
     previous_grade: IntArray
@@ -69,7 +69,11 @@ class GradeBatchResult:
         names = self.factor_names
         texts = []
         for i, row in enumerate(self.factor_values.tolist()):
-            kept = {name: value for name, value in zip(names, row, strict=True) if value != 0.0 or name == "baseline"}
+            kept = {
+                name: round(value, 4)
+                for name, value in zip(names, row, strict=True)
+                if value != 0.0 or name == "baseline"
+            }
             if not self.has_statement[i]:
                 kept["no_financials"] = 0.0
             texts.append(json.dumps(kept, sort_keys=True))
