@@ -10,10 +10,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from tradecover.bootstrap import Container, build
+from tradecover.cli.risk import progress_bar
 from tradecover.cli.risk import register as register_risk_commands
 from tradecover.config import Settings
 from tradecover.domain.errors import DomainError
@@ -177,14 +177,7 @@ def demo_load(
             if total:
                 console.print("a book is already loaded: nothing to do")
                 return
-        with Progress(
-            TextColumn("buyers"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=errors,
-            disable=as_json,
-        ) as progress:
+        with progress_bar("buyers", errors, disable=as_json) as progress:
             task = progress.add_task("buyers", total=buyers)
             summary = load_demo_book(
                 container.uow,

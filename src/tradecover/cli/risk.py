@@ -202,14 +202,7 @@ def register(app: typer.Typer, container_factory: Any) -> None:
         try:
             with container_factory() as container:
                 actor = _actor(container)
-                with Progress(
-                    TextColumn("re-grading"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeRemainingColumn(),
-                    console=errors,
-                    disable=as_json,
-                ) as progress:
+                with progress_bar("re-grading", errors, disable=as_json) as progress:
                     task = progress.add_task("regrade", total=None)
                     summary = grading.regrade(
                         container.uow,
@@ -239,6 +232,13 @@ def register(app: typer.Typer, container_factory: Any) -> None:
     app.add_typer(grading_app, name="grading")
     app.add_typer(monitor_app, name="monitor")
     app.add_typer(jobs_app, name="jobs")
+
+
+def progress_bar(label: str, console_: Console, *, disable: bool) -> Progress:
+    """The progress bar of long commands, on stderr so that --json output stays clean."""
+    return Progress(
+        TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console_, disable=disable
+    )
 
 
 def _load_model(path: Path) -> GradingModel:

@@ -39,6 +39,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from tradecover.domain.errors import InvalidInput
+from tradecover.domain.financials import STATEMENT_FIELDS
 from tradecover.domain.identifiers import parse_identifier
 from tradecover.domain.money import currency as checked_currency
 
@@ -59,18 +60,7 @@ MAX_FINANCIALS_BYTES = 20_000_000
 MAX_REPORTED_ERRORS = 1_000
 
 #: Amount columns, in template order; ``total_assets`` is the one required.
-AMOUNT_COLUMNS: tuple[str, ...] = (
-    "total_assets",
-    "equity",
-    "turnover",
-    "ebit",
-    "net_income",
-    "working_capital",
-    "retained_earnings",
-    "current_assets",
-    "current_liabilities",
-    "total_liabilities",
-)
+AMOUNT_COLUMNS: tuple[str, ...] = STATEMENT_FIELDS
 _REQUIRED_AMOUNT = "total_assets"
 _KNOWN_COLUMNS = frozenset({"siren", "identifier_kind", "identifier", "fiscal_year_end", "currency", *AMOUNT_COLUMNS})
 _DEFAULT_CURRENCY = "EUR"
