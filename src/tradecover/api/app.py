@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from tradecover import __version__
 from tradecover.api.middleware import BodySizeLimit, Idempotency, upload_aware_limit
 from tradecover.api.problems import install_handlers
-from tradecover.api.routes import api_keys, audit, auth, buyers, health, organisations, policies, risk
+from tradecover.api.routes import api_keys, audit, auth, buyers, health, limits, organisations, policies, risk
 from tradecover.bootstrap import Container, build
 from tradecover.config import Settings
 from tradecover.web.pages import router as web_router
@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     app.state.container = container
     install_handlers(app)
-    for module in (auth, organisations, api_keys, buyers, policies, risk, audit, health):
+    for module in (auth, organisations, api_keys, buyers, policies, limits, risk, audit, health):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(web_router)
     # Outermost first: the size limit guards everything, idempotency sees bounded bodies.

@@ -17,6 +17,7 @@ from tradecover.domain.errors import (
     InvalidInput,
     NotAuthenticated,
     NotFound,
+    RateLimited,
     RuleBroken,
 )
 
@@ -30,6 +31,7 @@ STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (Conflict, 409),
     (InvalidInput, 422),
     (RuleBroken, 422),
+    (RateLimited, 429),
 ]
 
 TITLES = {
@@ -41,6 +43,7 @@ TITLES = {
     409: "Conflict",
     413: "Request too large",
     415: "Unsupported media type",
+    429: "Too many requests",
     422: "Unprocessable content",
     500: "Internal error",
 }

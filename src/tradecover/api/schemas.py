@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from tradecover.domain.audit import AuditRecord
 from tradecover.domain.buyers import Buyer
+from tradecover.domain.credit_limits import LimitDecision, LimitRequest
 from tradecover.domain.financials import FinancialStatement
 from tradecover.domain.money import Money
 from tradecover.domain.monitoring import Alert, GradeRecord
@@ -23,6 +24,7 @@ from tradecover.domain.parties import (
     User,
 )
 from tradecover.domain.policies import Policy, TermsVersion
+from tradecover.domain.receco import ReasonCode, RequestType, ResponseType, label
 
 DecimalText = Annotated[
     str, StringConstraints(strip_whitespace=True, pattern=r"^-?\d{1,15}(\.\d{1,12})?$", max_length=30)
@@ -498,3 +500,125 @@ class AlertOut(BaseModel):
             due_date=a.due_date,
             created_at=a.created_at,
         )
+
+
+def reason_out(code: str) -> dict[str, str]:
+    """A reason code with its French and English labels (RECECO vocabulary)."""
+    try:
+        member = ReasonCode(code)
+    except ValueError:
+        return {"code": "note", "label_fr": code, "label_en": code}
+    return {"code": code, "label_fr": label(member, "fr"), "label_en": label(member, "en")}
+
+
+class LimitRequestIn(Strict):
+    buyer_id: str
+    amount: MoneyBody
+    request_type: RequestType = RequestType.NEW
+    temporary_until: date | None = None
+
+
+class ProspectQueryIn(Strict):
+    buyer_id: str
+    amount: MoneyBody
+
+
+class LimitDecisionOut(BaseModel):
+    sequence: int
+    request_type: str
+    status: str
+    requested_amount: MoneyBody | None
+    granted_amount: MoneyBody
+    effective_date: date
+    expires_on: date | None
+    reasons: list[dict[str, str]]
+    decided_by: str
+    decided_at: datetime
+
+    @classmethod
+    def of(cls, d: LimitDecision) -> LimitDecisionOut:
+        return cls(
+            sequence=d.sequence,
+            request_type=d.request_type.value,
+            status=d.status.value,
+            requested_amount=None if d.requested_amount is None else MoneyBody.of(d.requested_amount),
+            granted_amount=MoneyBody.of(d.granted_amount),
+            effective_date=d.effective_date,
+            expires_on=d.expires_on,
+            reasons=[reason_out(r) for r in d.reasons],
+            decided_by=d.decided_by,
+            decided_at=d.decided_at,
+        )
+
+
+class LimitRequestOut(BaseModel):
+    id: str
+    policy_id: str
+    buyer_id: str
+    request_type: str
+    requested_amount: MoneyBody
+    temporary_until: date | None
+    state: str
+    status: str | None = Field(description="approved, partially_approved, refused or referred")
+    granted_amount: MoneyBody | None
+    suggested_amount: MoneyBody | None
+    reasons: list[dict[str, str]]
+    requested_at: datetime
+    decided_at: datetime | None
+
+    @classmethod
+    def of(cls, r: LimitRequest) -> LimitRequestOut:
+        return cls(
+            id=r.id,
+            policy_id=r.policy_id,
+            buyer_id=r.buyer_id,
+            request_type=r.request_type.value,
+            requested_amount=MoneyBody.of(r.requested),
+            temporary_until=r.temporary_until,
+            state=r.state.value,
+            status=None if r.response is None else r.response.value,
+            granted_amount=None if r.granted is None else MoneyBody.of(r.granted),
+            suggested_amount=None if r.suggestion is None else MoneyBody.of(r.suggestion),
+            reasons=[reason_out(x) for x in r.reasons],
+            requested_at=r.requested_at,
+            decided_at=r.decided_at,
+        )
+
+
+class ProspectOut(BaseModel):
+    status: str
+    granted_amount: MoneyBody
+    reasons: list[dict[str, str]]
+    binding: bool = False
+
+
+class ReferralOut(BaseModel):
+    request: LimitRequestOut
+    buyer: BuyerOut
+    capacity_amount: str | None
+    accumulation_on_buyer: str
+    accumulation_on_group: str
+    group_capacity_amount: str | None
+    latest_financials: dict[str, str | None]
+
+
+class ReferralDecisionIn(Strict):
+    status: ResponseType
+    amount: MoneyBody | None = None
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class RevisionIn(Strict):
+    amount: MoneyBody | None = Field(default=None, description="the new limit; omit to cancel")
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class CapacityIn(Strict):
+    amount: MoneyBody | None = Field(default=None, description="omit to return to the capacity function")
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class LimitOut(BaseModel):
+    buyer_id: str
+    amount_in_force: MoneyBody
+    history: list[LimitDecisionOut]

@@ -77,3 +77,9 @@ class Forbidden(DomainError):
     """The actor is known but its role does not allow the action."""
 
     code = "auth.forbidden"
+
+
+class RateLimited(DomainError):
+    """Too many requests of one kind in a window (e.g. prospect queries: no limit shopping)."""
+
+    code = "rate_limited"

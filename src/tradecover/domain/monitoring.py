@@ -79,6 +79,7 @@ class AlertKind(StrEnum):
     BUYER_CEASED = "buyer_ceased"
     BUYER_DOWNGRADED = "buyer_downgraded"
     LIMIT_REVIEW_PROPOSED = "limit_review_proposed"
+    LIMIT_REVISED = "limit_revised"
 
 
 @dataclass(frozen=True)

@@ -319,4 +319,76 @@ class JobRunRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class LimitRequestRow(Base):
+    """An insured's request (or the engine's referral) and how it was decided. Amounts: minor units of ``currency``."""
+
+    __tablename__ = "limit_requests"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"), index=True)
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("buyers.id"), index=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    request_type: Mapped[str] = mapped_column(String(30))
+    currency: Mapped[str] = mapped_column(String(3))
+    requested_minor: Mapped[int] = mapped_column(BigInteger)
+    temporary_until: Mapped[date | None] = mapped_column(Date)
+    requested_by: Mapped[str] = mapped_column(String(300))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(30), index=True, doc="decided, referred, awaiting_second_approval")
+    response: Mapped[str | None] = mapped_column(String(30))
+    granted_minor: Mapped[int | None] = mapped_column(BigInteger)
+    suggestion_minor: Mapped[int | None] = mapped_column(BigInteger)
+    reasons: Mapped[str] = mapped_column(Text, doc="JSON list of reason codes")
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    first_approver: Mapped[str | None] = mapped_column(String(36))
+    proposed_response: Mapped[str | None] = mapped_column(String(30))
+    proposed_minor: Mapped[int | None] = mapped_column(BigInteger)
+    proposed_reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class LimitDecisionRow(Base):
+    """Append-only history of a (policy, buyer) limit: each row is the amount in force from its effective date."""
+
+    __tablename__ = "limit_decisions"
+    __table_args__ = (UniqueConstraint("policy_id", "buyer_id", "sequence", name="uq_limit_decisions_sequence"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"), index=True)
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("buyers.id"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    request_type: Mapped[str] = mapped_column(String(30))
+    status: Mapped[str] = mapped_column(String(30))
+    currency: Mapped[str] = mapped_column(String(3))
+    requested_minor: Mapped[int | None] = mapped_column(BigInteger)
+    granted_minor: Mapped[int] = mapped_column(BigInteger, doc="the limit in force from effective_date, insurer's view")
+    effective_date: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    review_on: Mapped[date | None] = mapped_column(Date)
+    reasons: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(300))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    request_id: Mapped[str | None] = mapped_column(ForeignKey("limit_requests.id"))
+
+
+class CapacityOverrideRow(Base):
+    """An underwriter's explicit capacity for a buyer; the latest row wins, earlier ones stay."""
+
+    __tablename__ = "capacity_overrides"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("buyers.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger, doc="NULL: back to the capacity function")
+    reason: Mapped[str] = mapped_column(String(500))
+    set_by: Mapped[str] = mapped_column(String(300))
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProspectQueryRow(Base):
+    """When an insured asked what it would get: only to rate-limit limit shopping."""
+
+    __tablename__ = "prospect_queries"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    buyer_id: Mapped[str] = mapped_column(String(36))
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
 metadata = Base.metadata

@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradecover.persistence.grading_store import SqlGradingStore
+from tradecover.persistence.limits_repository import CreditLimitRepository
 from tradecover.persistence.repositories import (
     ApiKeyRepository,
     AuditLog,
@@ -34,6 +35,7 @@ class SqlAlchemyUnitOfWork:
     financials: FinancialsRepository
     monitoring: MonitoringRepository
     grading: SqlGradingStore
+    limits: CreditLimitRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -59,6 +61,7 @@ class SqlAlchemyUnitOfWork:
         self.financials = FinancialsRepository(session)
         self.monitoring = MonitoringRepository(session)
         self.grading = SqlGradingStore(session)
+        self.limits = CreditLimitRepository(session)
         return self
 
     def __exit__(

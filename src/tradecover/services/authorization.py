@@ -28,6 +28,8 @@ class Permission(StrEnum):
     FINANCIALS_RECORD = "financials.record"
     MONITORING_INGEST = "monitoring.ingest"
     GRADING_RUN = "grading.run"
+    LIMIT_REQUEST = "limit.request"
+    LIMIT_DECIDE = "limit.decide"
 
 
 _ALL_ROLES = frozenset(Role)
@@ -45,6 +47,8 @@ ROLE_PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.FINANCIALS_RECORD: frozenset({Role.ADMIN, Role.UNDERWRITER}),
     Permission.MONITORING_INGEST: frozenset({Role.ADMIN, Role.UNDERWRITER, Role.RISK_MANAGER}),
     Permission.GRADING_RUN: frozenset({Role.ADMIN, Role.UNDERWRITER, Role.RISK_MANAGER}),
+    Permission.LIMIT_REQUEST: frozenset({Role.ADMIN, Role.UNDERWRITER, Role.INSURED_USER, Role.BROKER_USER}),
+    Permission.LIMIT_DECIDE: frozenset({Role.ADMIN, Role.UNDERWRITER}),
 }
 
 

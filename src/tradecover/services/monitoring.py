@@ -28,6 +28,7 @@ from tradecover.ingest.bodacc import BodaccAnnouncement, ProcedureKind
 from tradecover.ingest.sirene import SireneUnit
 from tradecover.services.authorization import Actor, Permission, require, visible_organisations
 from tradecover.services.buyers import get_buyer
+from tradecover.services.credit_limits import cancel_limits_on_buyer
 from tradecover.services.ports import Page, UnitOfWork
 from tradecover.services.recording import INSURER_TENANT, new_id, record
 
@@ -49,7 +50,7 @@ class BodaccSummary:
     insolvencies: int = 0
     clocks_started: int = 0
     alerts: int = 0
-    limits_affected: int = 0  # credit limits arrive with the credit-limit issue; none exist to cancel yet
+    limits_affected: int = 0
 
 
 def _status_of(announcement: BodaccAnnouncement) -> LegalStatus | None:
@@ -150,6 +151,9 @@ def _apply_judgment(
     if not announcement.opens_insolvency or status not in INSOLVENCY_STATUSES:
         return
     summary.insolvencies += 1
+    summary.limits_affected += cancel_limits_on_buyer(
+        uow, clock, actor, buyer_id, reason=f"insolvency published on {event.publication_date:%d/%m/%Y}"
+    )
     refreshed = uow.buyers.get(buyer_id)
     assert refreshed is not None
     uow.buyers.record_grade(
