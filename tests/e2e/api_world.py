@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from fastapi.testclient import TestClient
 
 from tradecover.bootstrap import Container
-from tradecover.domain.monitoring import Alert, AlertKind
+from tradecover.domain.monitoring import Alert, AlertKind, GradeRecord
 from tradecover.domain.parties import STAFF_ROLES, MandateScope, OrganisationKind, Role
-from tradecover.services import accounts, buyers, policies
+from tradecover.services import accounts, buyers, credit_limits, policies
 from tradecover.services.authorization import system_actor
 
 PASSWORD = "correct horse battery"
@@ -32,6 +33,8 @@ class World:
     mandate_a: str = ""
     mandate_b: str = ""
     alert_b: str = ""
+    request_a: str = ""
+    request_b: str = ""
     emails: dict[str, str] = field(default_factory=dict)  # principal name -> e-mail
     user_ids: dict[str, str] = field(default_factory=dict)
 
@@ -125,6 +128,21 @@ def build_world(container: Container) -> World:
             )
             world.emails[name] = email
             world.user_ids[name] = user.id
+        # Graded buyers with an explicit capacity, and one approved limit each, for the credit-limit routes.
+        for buyer_id in (buyer_a.id, buyer_b.id):
+            uow.buyers.record_grade(
+                GradeRecord(
+                    buyer_id, 4, Decimal("0.003"), {"test": 0.0}, "test", str(uuid.uuid4()), 1, clock.now(), None
+                )
+            )
+            uow.commit()
+            credit_limits.set_capacity(uow, clock, admin, buyer_id, amount="1000000", reason="test world")
+        world.request_a = credit_limits.request_limit(
+            uow, clock, admin, policy_id=p_a.id, buyer_id=buyer_a.id, amount="50000"
+        ).request.id
+        world.request_b = credit_limits.request_limit(
+            uow, clock, admin, policy_id=p_b.id, buyer_id=buyer_b.id, amount="50000"
+        ).request.id
         for holder in (a, b):
             alert = Alert(
                 str(uuid.uuid4()),

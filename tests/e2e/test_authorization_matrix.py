@@ -111,6 +111,45 @@ def new_siren() -> str:
     return generate_siren(40_000_000 + next(_counter))
 
 
+def _policy_a(w: World) -> str:
+    return w.policy_a
+
+
+def _policy_b(w: World) -> str:
+    return w.policy_b
+
+
+def limit_target(suffix: str, *, revision: bool = False) -> Target:
+    """/policies/{policy}/limits/{buyer}: A's pair, B's pair, or a nonexistent policy."""
+
+    def build(ctx: Ctx, role: str, which: str) -> tuple[str, dict[str, Any] | None]:
+        pairs = {"own": (ctx.world.policy_a, ctx.world.buyer_a), "other": (ctx.world.policy_b, ctx.world.buyer_b)}
+        policy, buyer = pairs.get(which, (str(uuid.uuid4()), ctx.world.buyer_a))
+        body = None
+        if revision:
+            body = {"amount": {"amount": str(15000 - 10 * next(_counter)), "currency": "EUR"}, "reason": "matrix"}
+        return f"/api/v1/policies/{policy}/limits/{buyer}{suffix}", body
+
+    return build
+
+
+def referral_target(ctx: Ctx, role: str, which: str) -> tuple[str, dict[str, Any]]:
+    """A fresh referral (above the automatic ceiling) of the target tenant each time."""
+    body = {"status": "partially_approved", "amount": {"amount": "100000", "currency": "EUR"}, "reason": "matrix"}
+    pairs = {"own": (ctx.world.policy_a, ctx.world.buyer_a), "other": (ctx.world.policy_b, ctx.world.buyer_b)}
+    if which not in pairs:
+        return f"/api/v1/limit-requests/{uuid.uuid4()}/decision", body
+    policy, buyer = pairs[which]
+    referred = ctx.client.post(
+        f"/api/v1/policies/{policy}/limit-requests",
+        json={"buyer_id": buyer, "amount": {"amount": "600000", "currency": "EUR"}},
+        headers=ctx.headers["admin"],
+    )
+    assert referred.status_code == 201, referred.text
+    assert referred.json()["status"] == "referred", referred.text
+    return f"/api/v1/limit-requests/{referred.json()['id']}/decision", body
+
+
 def _buyer_a(w: World) -> str:
     return w.buyer_a
 
@@ -245,6 +284,49 @@ RULES: dict[tuple[str, str], Rule] = {
         allowed=READERS_OF_A, target=path_target("/api/v1/buyers/{id}/legal-events", _buyer_a, _buyer_b)
     ),
     ("GET", "/api/v1/alerts"): Rule(allowed=set(ROLES), listed_foreign=lambda w: {w.alert_b}),
+    ("POST", "/api/v1/policies/{policy_id}/limit-requests"): Rule(
+        allowed={"admin", "underwriter", "insured_user", "broker_user"},
+        target=path_target(
+            "/api/v1/policies/{id}/limit-requests",
+            _policy_a,
+            _policy_b,
+            body=lambda c, r: {"buyer_id": c.world.buyer_a, "amount": {"amount": "20000", "currency": "EUR"}},
+        ),
+    ),
+    ("GET", "/api/v1/policies/{policy_id}/limit-requests"): Rule(
+        allowed=READERS_OF_A, target=path_target("/api/v1/policies/{id}/limit-requests", _policy_a, _policy_b)
+    ),
+    ("GET", "/api/v1/limit-requests/{request_id}"): Rule(
+        allowed=READERS_OF_A,
+        target=path_target("/api/v1/limit-requests/{id}", lambda w: w.request_a, lambda w: w.request_b),
+    ),
+    ("POST", "/api/v1/policies/{policy_id}/prospect-queries"): Rule(
+        allowed={"admin", "underwriter", "insured_user", "broker_user"},
+        target=path_target(
+            "/api/v1/policies/{id}/prospect-queries",
+            _policy_a,
+            _policy_b,
+            body=lambda c, r: {"buyer_id": c.world.buyer_a, "amount": {"amount": "30000", "currency": "EUR"}},
+        ),
+    ),
+    ("GET", "/api/v1/policies/{policy_id}/limits"): Rule(
+        allowed=READERS_OF_A, target=path_target("/api/v1/policies/{id}/limits", _policy_a, _policy_b)
+    ),
+    ("GET", "/api/v1/policies/{policy_id}/limits/{buyer_id}"): Rule(allowed=READERS_OF_A, target=limit_target("")),
+    ("POST", "/api/v1/policies/{policy_id}/limits/{buyer_id}/revisions"): Rule(
+        allowed=WRITERS, target=limit_target("/revisions", revision=True)
+    ),
+    ("GET", "/api/v1/referrals"): Rule(allowed=WRITERS),
+    ("POST", "/api/v1/limit-requests/{request_id}/decision"): Rule(allowed=WRITERS, target=referral_target),
+    ("POST", "/api/v1/buyers/{buyer_id}/capacity"): Rule(
+        allowed=WRITERS,
+        target=path_target(
+            "/api/v1/buyers/{id}/capacity",
+            _buyer_a,
+            _buyer_b,
+            body=lambda c, r: {"amount": {"amount": "1000000", "currency": "EUR"}, "reason": "matrix"},
+        ),
+    ),
     ("GET", "/api/v1/audit/events"): Rule(allowed={"admin", "risk_manager"}),
     ("GET", "/api/v1/audit/verify"): Rule(allowed={"admin", "risk_manager"}),
 }
