@@ -20,7 +20,7 @@ from tradecover.domain.periods import Clock
 from tradecover.ingest.bodacc import BodaccAnnouncement, ProcedureKind
 from tradecover.ingest.financials_csv import StatementRow
 from tradecover.ingest.reference_codes import naf_codes
-from tradecover.services import accounts, buyers, financials, grading, monitoring, policies
+from tradecover.services import accounts, buyers, credit_limits, financials, grading, monitoring, policies
 from tradecover.services.authorization import Actor, system_actor
 from tradecover.services.ports import Page, UnitOfWork
 
@@ -195,6 +195,7 @@ class DemoSummary:
     groups: int = 0
     statements: int = 0
     graded: int = 0
+    limits: int = 0
     insolvencies: int = 0
 
 
@@ -354,10 +355,34 @@ def load_demo_book(
         summary.statements = report.count("created")
     graded = grading.regrade(uow_factory, clock, admin, everything=True)
     summary.graded = graded.graded
+    summary.limits = _demo_limits(uow_factory, clock, admin, rng, demo_sirens)
     with uow_factory() as uow:
         insolvent = monitoring.ingest_bodacc(uow, clock, admin, _demo_insolvencies(rng, demo_sirens, clock.today()))
     summary.insolvencies = insolvent.insolvencies
     return summary
+
+
+def _demo_limits(
+    uow_factory: Callable[[], UnitOfWork], clock: Clock, admin: Actor, rng: random.Random, sirens: list[str]
+) -> int:
+    """Each insured asks for limits on some of its buyers: the engine approves, cuts, refuses or refers."""
+    decided = 0
+    with uow_factory() as uow:
+        policies_, _ = uow.policies.list_page(policyholder_ids=None, page=Page(limit=10))
+        known = uow.buyers.by_sirens(sirens)
+        pairs = []
+        for policy in policies_:
+            book = [b for b in known.values() if policy.policyholder_id in uow.buyers.book_organisations(b)]
+            pairs += [(policy.id, buyer_id) for buyer_id in sorted(book)[:40]]
+    for number, (policy_id, buyer_id) in enumerate(pairs):
+        amount = rng.choice(["10000", "25000", "50000", "80000", "120000", "200000"])
+        until = clock.today() + timedelta(days=90) if number % 15 == 0 else None
+        with uow_factory() as uow:
+            credit_limits.request_limit(
+                uow, clock, admin, policy_id=policy_id, buyer_id=buyer_id, amount=amount, temporary_until=until
+            )
+        decided += 1
+    return decided
 
 
 def _demo_statements(rng: random.Random, sirens: list[str], today: date) -> list[StatementRow]:
