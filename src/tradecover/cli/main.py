@@ -16,6 +16,7 @@ from tradecover.bootstrap import Container, build
 from tradecover.cli.limits import register as register_limit_commands
 from tradecover.cli.risk import progress_bar
 from tradecover.cli.risk import register as register_risk_commands
+from tradecover.cli.simulate import register as register_simulate_command
 from tradecover.config import Settings
 from tradecover.domain.errors import DomainError
 from tradecover.domain.parties import STAFF_ROLES, OrganisationKind, Role
@@ -260,6 +261,7 @@ def organisations_list(as_json: JsonOption = False) -> None:
 
 
 register_risk_commands(app, _container)
+register_simulate_command(app)
 register_limit_commands(app, _container)
 
 

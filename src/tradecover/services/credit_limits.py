@@ -556,6 +556,8 @@ def _revise(
     buyer: Buyer,
     amount: Money | str | Decimal | None,
     reason: str,
+    *,
+    immediate: bool = False,
 ) -> LimitDecision:
     text = " ".join(reason.split()) or "insurer revision"
     _lock(uow, buyer)
@@ -571,7 +573,8 @@ def _revise(
             field="amount",
         )
     terms = terms_in_force(uow.policies.terms_versions(policy.id), today).terms
-    effective = reduction_effective_date(today, terms.reduction_notice_days)
+    # The notice protects deliveries already planned; an insolvency ends cover for future deliveries at once.
+    effective = today if immediate else reduction_effective_date(today, terms.reduction_notice_days)
     cancelled = target.is_zero()
     code = ReasonCode.CANCELLED_BY_INSURER if cancelled else ReasonCode.REDUCED_BY_INSURER
     decision = _append(
@@ -619,7 +622,7 @@ def cancel_limits_on_buyer(uow: UnitOfWork, clock: Clock, actor: Actor, buyer_id
         if policy is None:
             continue
         if amount_in_force(uow.limits.history(policy_id, buyer_id), today, policy.currency).is_positive():
-            _revise(uow, clock, actor, policy, buyer, None, reason)
+            _revise(uow, clock, actor, policy, buyer, None, reason, immediate=True)
             count += 1
     return count
 

@@ -1,0 +1,112 @@
+"""What a replay reports: the JSON document of SCENARIOS.md and the same as readable tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from tradecover.simulation.runner import EventResult, SimulationResult
+
+__all__ = ["document", "render"]
+
+
+def _event(result: EventResult, *, with_policy: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {"index": result.index, "date": result.date.isoformat(), "kind": result.kind}
+    if with_policy and result.policy is not None:
+        data["policy"] = result.policy
+    if result.buyer is not None:
+        data["buyer"] = result.buyer
+    data["outcome"] = result.outcome
+    return data
+
+
+def document(result: SimulationResult) -> dict[str, Any]:
+    """``{"currency", "events": [{index, date, kind, [policy], [buyer], outcome}], "final"}``.
+
+    Events are listed in the order they ran (date order; the file's order within
+    a date); ``index`` is the event's position in the file. Nothing in it depends
+    on generated ids or the machine's clock: two runs of one file give the same
+    document.
+    """
+    with_policy = result.scenario.uses_policies
+    return {
+        "currency": result.scenario.currency,
+        "events": [_event(e, with_policy=with_policy) for e in result.events],
+        "final": result.final,
+    }
+
+
+def _amount(outcome: dict[str, Any]) -> str:
+    for key in ("granted_amount", "covered_amount", "indemnity_amount", "amount"):
+        if outcome.get(key) is not None:
+            return str(outcome[key])
+    return ""
+
+
+def _details(outcome: dict[str, Any]) -> str:
+    if "code" in outcome:
+        return f"{outcome['code']}: {outcome.get('message', '')}"
+    parts: list[str] = []
+    if outcome.get("reasons"):
+        parts.append(", ".join(str(r) for r in outcome["reasons"]))
+    for key in ("suggested_amount", "effective_date", "expires_on", "legal_status", "limits_cancelled", "approvals"):
+        if outcome.get(key) is not None:
+            parts.append(f"{key.replace('_', ' ')}: {outcome[key]}")
+    return "; ".join(parts)
+
+
+_STATUS_STYLE = {"refused": "red", "error": "red", "referred": "yellow", "partially_approved": "yellow"}
+
+
+def render(result: SimulationResult, console: Console) -> None:
+    """The replay as two tables: the events with what the system decided, then the final limits."""
+    scenario = result.scenario
+    with_policy = scenario.uses_policies
+    events = Table(title=escape(f"{scenario.file}: {len(result.events)} events"), title_justify="left")
+    events.add_column("#", justify="right")
+    events.add_column("date", no_wrap=True)
+    if with_policy:
+        events.add_column("policy")
+    events.add_column("event", no_wrap=True)
+    events.add_column("buyer")
+    events.add_column("status", no_wrap=True)
+    events.add_column(f"amount ({scenario.currency})", justify="right", no_wrap=True)
+    events.add_column("details", overflow="fold", min_width=30)
+    for item in result.events:
+        status = str(item.outcome.get("status", ""))
+        style = _STATUS_STYLE.get(status, "green")
+        row = [str(item.index), item.date.isoformat()]
+        if with_policy:
+            row.append(escape(item.policy or ""))
+        row += [
+            item.kind,
+            escape(item.buyer or ""),
+            f"[{style}]{status}[/]",
+            _amount(item.outcome),
+            escape(_details(item.outcome)),
+        ]
+        events.add_row(*row)
+    console.print(events)
+    final = result.final
+    limits = Table(title=f"Limits as of {final['as_of']}", title_justify="left")
+    if with_policy:
+        limits.add_column("policy")
+    for name in ("buyer", f"in force ({scenario.currency})", "status", "next change"):
+        limits.add_column(name, justify="right" if name.startswith("in force") else "left")
+    grouped: dict[str, dict[str, Any]] = final["limits"] if with_policy else {"": final["limits"]}
+    for policy, by_buyer in grouped.items():
+        for buyer, limit in by_buyer.items():
+            change = limit.get("next_change")
+            row = [escape(policy)] if with_policy else []
+            row += [
+                escape(buyer),
+                limit["amount_in_force"],
+                limit["status"] + (" (referral pending)" if limit.get("referral_pending") else ""),
+                "" if not change else f"{change['amount_in_force']} from {change['effective_date']}",
+            ]
+            limits.add_row(*row)
+    console.print(limits)
+    console.print(f"[dim]{final['note']}[/]")

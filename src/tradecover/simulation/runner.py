@@ -1,0 +1,498 @@
+"""The replay: a scenario's events run through the real services on a fresh in-memory database.
+
+The database is SQLite in memory (``sqlite://``), migrated with the shipped
+Alembic migrations. SQLAlchemy gives such an engine a ``SingletonThreadPool``:
+one connection per thread, so the whole replay runs in the calling thread and
+never holds two units of work open at once (each service call commits or rolls
+back in its own ``with container.uow()``). The database vanishes with the engine.
+
+Who acts (as in reality, with the permissions of the real roles):
+
+* the set-up (policyholders, policies, buyers, financials, grades, capacities),
+  BODACC judgments and the grading job: the system actor, an insurer admin;
+* ``request_limit`` and ``prospect_query``: a user of the policyholder
+  (``insured_user``), created with the policy;
+* ``decide_limit``, ``reduce_limit``, ``cancel_limit``: underwriters of the
+  insurer. Above the four-eyes threshold a decision needs a second
+  underwriter's confirmation: the simulator has two, and the second confirms
+  the first one's decision at once (the outcome says so with the reason
+  ``four_eyes_second_approval``).
+
+Each event runs with the clock at 10:00 UTC on its date. A refusal or an error
+of the rules on one event becomes that event's outcome and the replay goes on.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from tradecover.bootstrap import Container, build
+from tradecover.config import Environment, Settings
+from tradecover.domain.credit_limits import (
+    LimitRequest,
+    RequestState,
+    amount_in_force,
+    latest_status,
+)
+from tradecover.domain.errors import DomainError, InvalidInput, RuleBroken
+from tradecover.domain.grades import DEFAULT_GRADE_SCALE
+from tradecover.domain.money import Money
+from tradecover.domain.monitoring import GradeRecord
+from tradecover.domain.parties import OrganisationKind, Role
+from tradecover.domain.periods import FixedClock
+from tradecover.ingest.bodacc import BodaccAnnouncement, ProcedureKind
+from tradecover.persistence.migrate import upgrade
+from tradecover.services import accounts, buyers, credit_limits, financials, grading, monitoring, policies
+from tradecover.services.authorization import Actor, system_actor
+from tradecover.services.recording import new_id
+from tradecover.simulation.scenario import (
+    BuyerSpec,
+    DecideLimit,
+    Event,
+    Insolvency,
+    Location,
+    NotBuiltYet,
+    PolicySpec,
+    ProspectQuery,
+    RequestLimit,
+    ReviseLimit,
+    Scenario,
+    scenario_error,
+)
+
+__all__ = ["DATABASE_URL", "EVENT_HOUR", "EventResult", "SimulationResult", "run_scenario"]
+
+#: In-memory SQLite: one connection per thread (SingletonThreadPool), gone when the engine is disposed.
+DATABASE_URL = "sqlite://"
+EVENT_HOUR = time(10, 0)
+GRADE_MODEL_VERSION = "scenario"
+FOUR_EYES_REASON = "four_eyes_second_approval"
+NOT_BUILT_CODE = "simulation.not_supported_yet"
+FINAL_NOTE = (
+    "exposure, claims and premium are filled in by the issues that build invoices, claims and premium; "
+    "until then they stay empty"
+)
+
+_NATURES = {
+    ProcedureKind.SAFEGUARD: "Jugement d'ouverture d'une procédure de sauvegarde",
+    ProcedureKind.RECEIVERSHIP: "Jugement d'ouverture d'une procédure de redressement judiciaire",
+    ProcedureKind.LIQUIDATION: "Jugement d'ouverture d'une procédure de liquidation judiciaire",
+}
+_OPEN_REQUEST_STATES = (RequestState.REFERRED, RequestState.AWAITING_SECOND_APPROVAL)
+
+
+@dataclass(frozen=True)
+class EventResult:
+    index: int
+    date: date
+    kind: str
+    policy: str | None
+    buyer: str | None
+    outcome: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SimulationResult:
+    scenario: Scenario
+    events: list[EventResult]
+    final: dict[str, Any]
+
+
+def _at(day: date) -> datetime:
+    return datetime.combine(day, EVENT_HOUR, tzinfo=UTC)
+
+
+def run_scenario(scenario: Scenario) -> SimulationResult:
+    """Replay ``scenario`` on a database of its own; set-up errors raise :class:`InvalidInput` naming the line."""
+    clock = FixedClock(_at(scenario.start_date()))
+    container = build(Settings(database_url=DATABASE_URL, environment=Environment.TEST), clock=clock)
+    try:
+        upgrade(container.engine)
+        world = _World(container, clock, scenario)
+        world.set_up()
+        results = [world.run(event) for event in scenario.timeline()]
+        return SimulationResult(scenario, results, world.final())
+    finally:
+        container.dispose()
+
+
+@dataclass
+class _World:
+    container: Container
+    clock: FixedClock
+    scenario: Scenario
+    system: Actor | None = None
+    underwriters: list[Actor] = field(default_factory=list)
+    insured: dict[str, Actor] = field(default_factory=dict)  # policy key → the insured's user
+    policy_ids: dict[str, str] = field(default_factory=dict)
+    buyer_ids: dict[str, str] = field(default_factory=dict)
+    # Referred requests in the order the replay made them: timestamps tie within a day, ids are random.
+    referrals: dict[tuple[str, str], list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    # ------------------------------------------------------------------ set-up
+
+    @property
+    def currency(self) -> str:
+        return self.scenario.currency
+
+    @property
+    def actor(self) -> Actor:
+        assert self.system is not None, "set_up() first"
+        return self.system
+
+    @contextmanager
+    def _placed(self, location: Location) -> Iterator[None]:
+        """A set-up step: a refusal names the scenario's line, and the file is refused whole."""
+        try:
+            yield
+        except DomainError as error:
+            raise scenario_error(
+                self.scenario.file, location.line, location.field, error.message, code=error.code
+            ) from error
+
+    def set_up(self) -> None:
+        clock = self.clock
+        with self.container.uow() as uow:
+            insurer = accounts.ensure_insurer(uow, clock)
+        self.system = system_actor(insurer.id)
+        for n in (1, 2):
+            self.underwriters.append(
+                self._user(
+                    insurer.id, f"underwriter.{n}@insurer.simulation.invalid", f"Underwriter {n}", Role.UNDERWRITER
+                )
+            )
+        holders: dict[str, Actor] = {}
+        for number, policy in enumerate(self.scenario.policies, start=1):
+            self._issue(policy, number, holders)
+        for spec in self.scenario.buyers:
+            self._add_buyer(spec)
+        # The engine grades the buyers without an override, from what their entry gives; the overrides
+        # are written after their inputs, so that the grading job leaves them as they are.
+        for spec in self.scenario.buyers:
+            if spec.grade is not None:
+                self._grade(spec)
+        if any(spec.grade is None for spec in self.scenario.buyers):
+            grading.regrade(self.container.uow, clock, self.actor)
+        for spec in self.scenario.buyers:
+            if spec.capacity is not None:
+                placed = self._placed(Location(spec.location.line, f"{spec.location.field}.capacity"))
+                with placed, self.container.uow() as uow:
+                    credit_limits.set_capacity(
+                        uow,
+                        clock,
+                        self.underwriters[0],
+                        self.buyer_ids[spec.key],
+                        amount=spec.capacity,
+                        currency=self.currency,
+                        reason="scenario capacity",
+                    )
+
+    def _user(self, organisation_id: str, email: str, name: str, role: Role) -> Actor:
+        with self.container.uow() as uow:
+            user = accounts.create_user(
+                uow,
+                self.clock,
+                self.actor,
+                organisation_id=organisation_id,
+                email=email,
+                full_name=name,
+                role=role,
+                password=secrets.token_urlsafe(24),  # nobody logs in to a replay
+            )
+            return accounts.actor_for_user(uow, self.clock, user.id)
+
+    def _issue(self, spec: PolicySpec, number: int, holders: dict[str, Actor]) -> None:
+        """The policy, and its policyholder with a user the first time that policyholder is named."""
+        holder = spec.policyholder
+        insured = holders.get(holder.name)
+        if insured is None:
+            with self._placed(holder.location):
+                with self.container.uow() as uow:
+                    organisation = accounts.create_organisation(
+                        uow,
+                        self.clock,
+                        self.actor,
+                        kind=OrganisationKind.POLICYHOLDER,
+                        name=holder.name,
+                        country=holder.country,
+                        siren=holder.siren,
+                    )
+                insured = holders[holder.name] = self._user(
+                    organisation.id,
+                    f"insured.{number}@policyholder.simulation.invalid",
+                    f"{holder.name} credit manager",
+                    Role.INSURED_USER,
+                )
+        self.insured[spec.key] = insured
+        with self._placed(spec.location):
+            with self.container.uow() as uow:
+                policy, _ = policies.issue_policy(
+                    uow,
+                    self.clock,
+                    self.actor,
+                    policyholder_id=insured.organisation_id,
+                    start_date=spec.start_date,
+                    currency=self.currency,
+                    terms=spec.terms,
+                    reason="scenario policy",
+                )
+            self.policy_ids[spec.key] = policy.id
+
+    def _add_buyer(self, spec: BuyerSpec) -> None:
+        with self._placed(spec.location):
+            for organisation_id in dict.fromkeys(actor.organisation_id for actor in self.insured.values()):
+                with self.container.uow() as uow:
+                    buyer, _ = buyers.add_buyer(
+                        uow,
+                        self.clock,
+                        self.actor,
+                        identifiers=spec.identifiers,
+                        legal_name=spec.name,
+                        country=spec.country,
+                        organisation_id=organisation_id,
+                        naf_code=spec.naf_code,
+                        legal_form=spec.legal_form,
+                        customer_reference=spec.key,
+                    )
+                self.buyer_ids[spec.key] = buyer.id
+        statement = spec.financials
+        if statement is not None:
+            with self._placed(statement.location), self.container.uow() as uow:
+                financials.record_financials(
+                    uow,
+                    self.clock,
+                    self.actor,
+                    self.buyer_ids[spec.key],
+                    fiscal_year_end=statement.fiscal_year_end,
+                    currency=statement.currency,
+                    amounts=statement.amounts,
+                    source="scenario",
+                )
+
+    def _grade(self, spec: BuyerSpec) -> None:
+        assert spec.grade is not None
+        with self.container.uow() as uow:
+            buyer = uow.buyers.get(self.buyer_ids[spec.key])
+            assert buyer is not None
+            uow.buyers.record_grade(
+                GradeRecord(
+                    buyer_id=buyer.id,
+                    grade=spec.grade,
+                    probability_of_default=DEFAULT_GRADE_SCALE.pd_of(spec.grade),
+                    factors={"scenario": 0.0},
+                    model_version=GRADE_MODEL_VERSION,
+                    run_id=new_id(),
+                    inputs_version=buyer.inputs_version,
+                    graded_at=self.clock.now(),
+                    previous_grade=buyer.risk_grade,
+                )
+            )
+            uow.commit()
+
+    # ------------------------------------------------------------------ events
+
+    def run(self, event: Event) -> EventResult:
+        self.clock.set(_at(event.date))
+        try:
+            outcome = self._dispatch(event)
+        except DomainError as error:
+            refused = isinstance(error, RuleBroken | InvalidInput)
+            outcome = {"status": "refused" if refused else "error", "code": error.code, "message": error.message}
+        return EventResult(event.index, event.date, event.kind, event.policy, event.buyer, outcome)
+
+    def _dispatch(self, event: Event) -> dict[str, Any]:
+        action = event.action
+        if isinstance(action, NotBuiltYet):
+            return {
+                "status": "error",
+                "code": NOT_BUILT_CODE,
+                "message": f"{event.kind} events are not simulated yet; the replay goes on without it",
+            }
+        if isinstance(action, Insolvency):
+            return self._insolvency(event, action)
+        assert event.policy is not None
+        policy_id = self.policy_ids[event.policy]
+        buyer_id = self.buyer_ids[action.buyer]
+        if isinstance(action, RequestLimit):
+            return self._request(event.policy, policy_id, buyer_id, action)
+        if isinstance(action, ProspectQuery):
+            with self.container.uow() as uow:
+                decision = credit_limits.prospect_query(
+                    uow,
+                    self.clock,
+                    self.insured[event.policy],
+                    policy_id=policy_id,
+                    buyer_id=buyer_id,
+                    amount=action.amount,
+                )
+            outcome: dict[str, Any] = {
+                "status": decision.status.value,
+                "granted_amount": decision.granted.quantize_str(),
+                "reasons": [r.value for r in decision.reasons],
+            }
+            if decision.suggestion is not None:
+                outcome["suggested_amount"] = decision.suggestion.quantize_str()
+            return outcome
+        if isinstance(action, DecideLimit):
+            return self._decide(event.policy, buyer_id, action)
+        assert isinstance(action, ReviseLimit)
+        with self.container.uow() as uow:
+            revision = credit_limits.revise_limit(
+                uow,
+                self.clock,
+                self.underwriters[0],
+                policy_id=policy_id,
+                buyer_id=buyer_id,
+                amount=action.amount,
+                reason=action.reason or "insurer revision",
+            )
+        return {
+            "status": "done",
+            "granted_amount": revision.granted_amount.quantize_str(),
+            "effective_date": revision.effective_date.isoformat(),
+        }
+
+    def _request(self, policy_key: str, policy_id: str, buyer_id: str, action: RequestLimit) -> dict[str, Any]:
+        with self.container.uow() as uow:
+            result = credit_limits.request_limit(
+                uow,
+                self.clock,
+                self.insured[policy_key],
+                policy_id=policy_id,
+                buyer_id=buyer_id,
+                amount=action.amount,
+                request_type=action.request_type,
+                temporary_until=action.temporary_until,
+            )
+        request = result.request
+        if result.decision is None:
+            self.referrals[(policy_key, buyer_id)].append(request.id)
+            outcome: dict[str, Any] = {
+                "status": "referred",
+                "granted_amount": Money.zero(self.currency).quantize_str(),
+                "reasons": list(request.reasons),
+            }
+            if request.suggestion is not None:
+                outcome["suggested_amount"] = request.suggestion.quantize_str()
+            return outcome
+        assert request.response is not None
+        outcome = {
+            "status": request.response.value,
+            "granted_amount": result.decision.granted_amount.quantize_str(),
+            "reasons": list(request.reasons),
+        }
+        if result.decision.expires_on is not None:
+            outcome["expires_on"] = result.decision.expires_on.isoformat()
+        return outcome
+
+    def _open_referral(self, policy_key: str, buyer_id: str) -> LimitRequest | None:
+        with self.container.uow() as uow:
+            for request_id in reversed(self.referrals.get((policy_key, buyer_id), [])):
+                request = uow.limits.get_request(request_id)
+                if request is not None and request.state in _OPEN_REQUEST_STATES:
+                    return request
+        return None
+
+    def _decide(self, policy_key: str, buyer_id: str, action: DecideLimit) -> dict[str, Any]:
+        request = self._open_referral(policy_key, buyer_id)
+        if request is None:
+            raise RuleBroken(
+                "no referred request of this policy on this buyer awaits a decision",
+                code="simulation.no_referred_request",
+            )
+        reason = action.reason or "scenario decision"
+        approvals = 0
+        for underwriter in self.underwriters:
+            amount = action.amount if approvals == 0 else request.proposed
+            response = action.status if approvals == 0 else (request.proposed_response or action.status)
+            with self.container.uow() as uow:
+                result = credit_limits.decide_referral(
+                    uow, self.clock, underwriter, request.id, response=response, amount=amount, reason=reason
+                )
+            approvals += 1
+            request = result.request
+            if result.decision is not None:
+                break
+        decision = result.decision
+        assert decision is not None, "the second underwriter decides"
+        assert request.response is not None
+        reasons = list(request.reasons) + ([FOUR_EYES_REASON] if approvals > 1 else [])
+        return {
+            "status": request.response.value,
+            "granted_amount": decision.granted_amount.quantize_str(),
+            "reasons": reasons,
+            "approvals": approvals,
+        }
+
+    def _insolvency(self, event: Event, action: Insolvency) -> dict[str, Any]:
+        spec = next(b for b in self.scenario.buyers if b.key == action.buyer)
+        assert spec.siren is not None  # checked when the file was read
+        announcement = BodaccAnnouncement(
+            source="scenario",
+            record=event.index,
+            announcement_id=f"scenario-{event.index}",
+            sirens=(spec.siren,),
+            publication_date=action.publication_date,
+            judgment_date=action.judgment_date,
+            kind=action.procedure,
+            nature=_NATURES[action.procedure],
+            tribunal=None,
+            company_name=spec.name,
+            notice_type="initial",
+            family="Procédures collectives",
+            target=action.procedure,
+        )
+        with self.container.uow() as uow:
+            summary = monitoring.ingest_bodacc(uow, self.clock, self.actor, [announcement], files=["scenario"])
+        with self.container.uow() as uow:
+            buyer = uow.buyers.get(self.buyer_ids[action.buyer])
+            assert buyer is not None
+        return {
+            "status": "done",
+            "legal_status": buyer.legal_status.value,
+            "limits_cancelled": summary.limits_affected,
+        }
+
+    # ------------------------------------------------------------------ final state
+
+    def final(self) -> dict[str, Any]:
+        today = self.clock.today()
+        by_policy: dict[str, dict[str, Any]] = {}
+        with self.container.uow() as uow:
+            for spec in self.scenario.policies:
+                limits: dict[str, Any] = {}
+                for buyer in self.scenario.buyers:
+                    buyer_id = self.buyer_ids[buyer.key]
+                    history = uow.limits.history(self.policy_ids[spec.key], buyer_id)
+                    open_referral = any(
+                        (r := uow.limits.get_request(request_id)) is not None and r.state in _OPEN_REQUEST_STATES
+                        for request_id in self.referrals.get((spec.key, buyer_id), [])
+                    )
+                    status = latest_status(history)
+                    later = sorted({d.effective_date for d in history if d.effective_date > today})
+                    limits[buyer.key] = {
+                        "amount_in_force": amount_in_force(history, today, self.currency).quantize_str(),
+                        "status": status.value if status is not None else ("referred" if open_referral else "none"),
+                        "referral_pending": open_referral,
+                        "next_change": None
+                        if not later
+                        else {
+                            "effective_date": later[0].isoformat(),
+                            "amount_in_force": amount_in_force(history, later[0], self.currency).quantize_str(),
+                        },
+                    }
+                by_policy[spec.key] = limits
+        return {
+            "as_of": today.isoformat(),
+            "limits": by_policy if self.scenario.uses_policies else by_policy[self.scenario.policies[0].key],
+            "exposure": {},
+            "claims": [],
+            "premium": None,
+            "note": FINAL_NOTE,
+        }
