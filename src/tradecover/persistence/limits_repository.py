@@ -209,7 +209,7 @@ class CreditLimitRepository:
         row = self.session.scalar(
             select(t.CapacityOverrideRow)
             .where(t.CapacityOverrideRow.buyer_id == buyer_id)
-            .order_by(t.CapacityOverrideRow.set_at.desc(), t.CapacityOverrideRow.id.desc())
+            .order_by(t.CapacityOverrideRow.sequence.desc())
             .limit(1)
         )
         return None if row is None else _money(row.amount_minor, row.currency)
@@ -217,10 +217,14 @@ class CreditLimitRepository:
     def add_capacity_override(
         self, *, id: str, buyer_id: str, amount: Money | None, currency: str, reason: str, set_by: str, set_at: datetime
     ) -> None:
+        last = self.session.scalar(
+            select(func.max(t.CapacityOverrideRow.sequence)).where(t.CapacityOverrideRow.buyer_id == buyer_id)
+        )
         self.session.add(
             t.CapacityOverrideRow(
                 id=id,
                 buyer_id=buyer_id,
+                sequence=(last or 0) + 1,
                 currency=currency,
                 amount_minor=_minor(amount),
                 reason=reason,

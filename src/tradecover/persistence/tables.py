@@ -372,8 +372,10 @@ class CapacityOverrideRow(Base):
     """An underwriter's explicit capacity for a buyer; the latest row wins, earlier ones stay."""
 
     __tablename__ = "capacity_overrides"
+    __table_args__ = (UniqueConstraint("buyer_id", "sequence", name="uq_capacity_overrides_sequence"),)
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     buyer_id: Mapped[str] = mapped_column(ForeignKey("buyers.id"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer, doc="1, 2, … per buyer: the highest is in force")
     currency: Mapped[str] = mapped_column(String(3))
     amount_minor: Mapped[int | None] = mapped_column(BigInteger, doc="NULL: back to the capacity function")
     reason: Mapped[str] = mapped_column(String(500))

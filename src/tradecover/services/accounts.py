@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 from tradecover.domain.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from tradecover.domain.identifiers import IdentifierKind, parse_identifier
@@ -34,6 +34,9 @@ from tradecover.services.authorization import (
 )
 from tradecover.services.ports import Page, UnitOfWork
 from tradecover.services.recording import INSURER_TENANT, new_id, record
+
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def tenant_of(organisation: Organisation) -> str:
@@ -327,8 +330,11 @@ def verified_api_key(uow: UnitOfWork, token: str) -> ApiKey:
 
 def actor_for_api_key(uow: UnitOfWork, clock: Clock, token: str) -> Actor:
     key = verified_api_key(uow, token)
-    uow.api_keys.save(replace(key, last_used_at=clock.now()))
-    uow.commit()
+    now = clock.now()
+    # Recorded to the minute: a write on every call would serialise an ERP's parallel requests on one row.
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        uow.api_keys.save(replace(key, last_used_at=now))
+        uow.commit()
     return actor_for_user(uow, clock, key.user_id, api_key_id=key.id)
 
 

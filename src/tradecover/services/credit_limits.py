@@ -116,15 +116,19 @@ def accumulation(
     currency: str,
     settings: EngineSettings,
 ) -> Accumulation:
-    """Limits in force on the buyer and on its group, over all policies but ``excluding_policy``."""
-    head = buyer.parent_id
-    members = uow.limits.group_members(head) if head else [buyer.id]
+    """Limits in force on the buyer and on its group, over all policies but ``excluding_policy``.
+
+    The group is the head (the buyer's parent, or the buyer itself when others name it as parent) and
+    every buyer under it; the head's capacity caps the group.
+    """
+    head = buyer.parent_id or buyer.id
+    members = uow.limits.group_members(head)
     in_force = _in_force_by_policy(uow.limits.decisions_on(members), on, currency)
     on_buyer = sum((a for (p, b), a in in_force.items() if b == buyer.id and p != excluding_policy), Decimal(0))
-    if head is None:
+    if len(members) <= 1:
         return Accumulation(on_buyer, on_buyer, None)
     on_group = sum((a for (p, _), a in in_force.items() if p != excluding_policy), Decimal(0))
-    head_buyer = uow.buyers.get(head)
+    head_buyer = buyer if head == buyer.id else uow.buyers.get(head)
     group_capacity = None
     if head_buyer is not None:
         group_capacity = buyer_capacity(risk_view(uow, head_buyer, currency), settings).amount

@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-11-24 05:11:30.056662
+Create Date: 2026-11-24 05:26:09.788319
 """
 
 from collections.abc import Sequence
@@ -24,6 +24,7 @@ def upgrade() -> None:
         "capacity_overrides",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("buyer_id", sa.String(length=36), nullable=False),
+        sa.Column("sequence", sa.Integer(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("amount_minor", sa.BigInteger(), nullable=True),
         sa.Column("reason", sa.String(length=500), nullable=False),
@@ -31,6 +32,7 @@ def upgrade() -> None:
         sa.Column("set_at", tradecover.persistence.types.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["buyer_id"], ["buyers.id"], name=op.f("fk_capacity_overrides_buyer_id_buyers")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_capacity_overrides")),
+        sa.UniqueConstraint("buyer_id", "sequence", name="uq_capacity_overrides_sequence"),
     )
     with op.batch_alter_table("capacity_overrides", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_capacity_overrides_buyer_id"), ["buyer_id"], unique=False)
