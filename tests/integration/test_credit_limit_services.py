@@ -337,12 +337,6 @@ def test_accumulation_counts_the_buyers_group(book: Book) -> None:
     assert reasons(partial) == (ReasonCode.GROUP_CAPACITY_REACHED.value,)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/credit_limits.py accumulation(): on_group excludes every limit of the requesting "
-    "policy (`if p != excluding_policy`), also its limits on the group's other members; only its "
-    "limit on the requested buyer is replaced by the request",
-)
 def test_a_policys_limits_on_other_group_members_count_in_the_group(book: Book) -> None:
     _, first, second = group(book)
     book.request(book.insured_a, book.policy_a, first, "70000")
@@ -350,17 +344,12 @@ def test_a_policys_limits_on_other_group_members_count_in_the_group(book: Book) 
     assert same_policy.request.granted == eur("30000")  # granted 50,000: the group holds 120,000 of 100,000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/credit_limits.py accumulation(): a buyer without parent_id is treated as having no "
-    "group (`if head is None: return Accumulation(on_buyer, on_buyer, None)`), so a request on a group "
-    "head ignores the limits already granted on its subsidiaries",
-)
 def test_a_request_on_the_group_head_counts_its_subsidiaries(book: Book) -> None:
     head, first, _ = group(book)
     book.request(book.insured_a, book.policy_a, first, "70000")
     on_head = book.request(book.insured_b, book.policy_b, head, "50000")
-    assert on_head.request.granted == eur("30000")  # granted 50,000: the group holds 120,000 of 100,000
+    assert on_head.request.granted == eur("30000")
+    assert reasons(on_head) == (ReasonCode.GROUP_CAPACITY_REACHED.value,)
 
 
 # ------------------------------------------------------------------ coverability and capacity
@@ -463,12 +452,6 @@ def test_an_underwriter_capacity_override_replaces_the_capacity_function(book: B
     assert book.count(t.CapacityOverrideRow) == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/credit_limits.py risk_view(): capacity_override=override.amount ignores the override's "
-    "currency (set_capacity accepts any currency), so a capacity of 1,000,000 USD is used as 1,000,000 EUR "
-    "on a EUR policy; statements in another currency are ignored for the same reason, overrides are not",
-)
 def test_a_capacity_set_in_another_currency_is_not_read_as_the_policys(book: Book) -> None:
     buyer = book.buyer(SIREN_1, book.a)
     book.grade(buyer, 3)  # no financials: the function cannot size it
@@ -589,13 +572,6 @@ def test_an_underwriter_decision_is_checked(book: Book) -> None:
     raises(RuleBroken, "credit_limit.already_decided", attempt(ResponseType.APPROVED, None))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/credit_limits.py decide_referral() never re-reads capacity or accumulation: two referred "
-    "requests suggested against the same free capacity can both be approved, and the limits in force then "
-    "exceed the buyer's capacity (DOMAIN.md §5: requests on one buyer must never together exceed it; an "
-    "underwriter who means to go beyond sets the capacity explicitly)",
-)
 def test_underwriter_approvals_never_together_exceed_the_buyers_capacity(book: Book) -> None:
     buyer = book.buyer(SIREN_1, book.a, book.b)
     book.capacity(buyer, "300000")
@@ -609,12 +585,6 @@ def test_underwriter_approvals_never_together_exceed_the_buyers_capacity(book: B
     assert total <= Decimal("300000")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/credit_limits.py decide_referral() does not re-check coverability: a request referred "
-    "before the buyer's liquidation was published can still be approved afterwards, and cancel_limits_on_buyer() "
-    "(run at the publication) leaves the pending referral in the queue",
-)
 def test_a_referral_cannot_be_approved_once_the_buyer_is_insolvent(book: Book) -> None:
     buyer, request_id = referred_request(book, "200000")
     book.do(monitoring.ingest_bodacc, book.clock, book.admin, [liquidation(SIREN_1)])
@@ -729,23 +699,12 @@ def test_a_reduction_must_be_below_the_limit_in_force(book: Book) -> None:
     assert len(book.history(book.policy_a, buyer)) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/credit_limits.py request_limit(): a REDUCTION request only checks target < current, "
-    "never that target ≥ 0, so a reduction to a negative amount is recorded as a REDUCED decision with a "
-    "negative granted amount",
-)
 def test_an_insured_cannot_reduce_a_limit_below_zero(book: Book) -> None:
     buyer = with_limit(book, "50000")
     with pytest.raises(InvalidInput):
         book.request(book.insured_a, book.policy_a, buyer, "-100", request_type=RequestType.REDUCTION)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/credit_limits.py _revise(): only target ≥ current is refused; a negative amount "
-    "passes and is recorded as a REDUCED decision with a negative limit",
-)
 def test_the_insurer_cannot_revise_a_limit_below_zero(book: Book) -> None:
     buyer = with_limit(book, "50000")
     with pytest.raises(InvalidInput):
@@ -773,12 +732,6 @@ def test_the_limit_history_keeps_every_decision(book: Book) -> None:
     assert len(book.do(credit_limits.limit_history, book.insured_a, book.policy_a, buyer)) == 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/credit_limits.py: amount_in_force() sorts by (effective_date, sequence), so an "
-    "insurer reduction notified with 30 days' notice (sequence 2, effective 14 April) re-opens the limit "
-    "the insured cancelled on 20 March (sequence 3): from 14 April 40,000 is in force again",
-)
 def test_a_cancellation_by_the_insured_is_not_undone_by_a_pending_reduction(container: Container) -> None:
     book = Book(container, reduction_notice_days=30)
     buyer = with_limit(book)
@@ -789,12 +742,6 @@ def test_a_cancellation_by_the_insured_is_not_undone_by_a_pending_reduction(cont
     assert book.in_force(book.policy_a, buyer, date(2026, 5, 1)) == eur(0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/credit_limits.py request_limit(): an INCREASE answered partially below the limit in "
-    "force (capacity lowered since) records a PARTIAL decision effective today, so the limit is cut at once "
-    "and the policy's reduction notice (DOMAIN.md §3, §5) is bypassed; a refusal instead keeps the old limit",
-)
 def test_an_increase_request_never_cuts_the_limit_without_notice(container: Container) -> None:
     book = Book(container, reduction_notice_days=30)
     buyer = with_limit(book, "80000")
@@ -827,12 +774,6 @@ def test_a_temporary_limit_expires_by_itself(book: Book) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/credit_limits.py expire_limits() only looks at the latest decision: after a refused "
-    "increase (sequence 2, status refused) the temporary limit of sequence 1 still ends by its date, but no "
-    "dated EXPIRED decision is ever recorded for it",
-)
 def test_the_expiry_is_recorded_even_after_a_refused_increase(book: Book) -> None:
     buyer = book.buyer(SIREN_1, book.a, book.b)
     book.capacity(buyer, "100000")
@@ -880,12 +821,6 @@ def test_a_prolongation_extends_a_temporary_limit(book: Book) -> None:
     assert book.do(credit_limits.expire_limits, book.clock, book.admin) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/credit_limits.py _revise() (and the insured REDUCTION branch of request_limit) record "
-    "the reduced limit with expires_on=None: reducing a temporary limit makes it permanent, and "
-    "expire_limits() then skips it",
-)
 def test_reducing_a_temporary_limit_keeps_its_end_date(book: Book) -> None:
     buyer = book.buyer(SIREN_1, book.a)
     book.capacity(buyer, "100000")

@@ -59,12 +59,14 @@ IN_FORCE_STATUSES = frozenset({LimitStatus.APPROVED, LimitStatus.PARTIAL, LimitS
 
 
 def check_transition(current: LimitStatus | None, new: LimitStatus) -> None:
+    """Refuse a move the table does not allow; a limit that does not exist yet can only be requested."""
     allowed = TRANSITIONS[current] if current is not None else frozenset({LimitStatus.REQUESTED})
-    if current is not None and new not in allowed:
+    if new not in allowed:
+        state = "none" if current is None else current.value
         raise RuleBroken(
-            f"a limit {current.value} cannot become {new.value}",
+            f"a limit in state {state} cannot become {new.value}",
             code="credit_limit.invalid_transition",
-            context={"from": current.value, "to": new.value},
+            context={"from": state, "to": new.value},
         )
 
 
@@ -223,6 +225,8 @@ def decide(
         return Decision(
             ResponseType.STILL_INVESTIGATING, zero, (ReasonCode.ABOVE_AUTOMATIC_CEILING,), suggestion=granted
         )
+    if requested.amount < settings.minimum_useful_amount:
+        return Decision(ResponseType.NOT_APPROVED, zero, (ReasonCode.BELOW_MINIMUM_USEFUL_AMOUNT,))
     if granted.amount < settings.minimum_useful_amount:
         full = (
             ReasonCode.GROUP_CAPACITY_REACHED
@@ -268,22 +272,29 @@ STATUS_OF_RESPONSE: Mapping[ResponseType, LimitStatus] = {
 }
 
 
+def decision_in_force(history: Sequence[LimitDecision], on: date) -> LimitDecision | None:
+    """The decision that sets the limit on ``on``: the latest one (by sequence) effective by then.
+
+    A later decision overrides earlier ones from its effective date, including an earlier decision
+    whose own effective date is still to come (a pending reduction does not undo a later cancellation).
+    A refusal changes nothing, so it never sets the limit.
+    """
+    effective = [
+        d
+        for d in history
+        if d.effective_date <= on and d.status not in (LimitStatus.REFERRED, LimitStatus.REQUESTED, LimitStatus.REFUSED)
+    ]
+    return max(effective, key=lambda d: d.sequence) if effective else None
+
+
 def amount_in_force(history: Sequence[LimitDecision], on: date, currency: str) -> Money:
-    """The limit in force on a delivery date: the latest decision effective by then, unless expired."""
-    current = Money.zero(currency)
-    for decision in sorted(history, key=lambda d: (d.effective_date, d.sequence)):
-        if decision.effective_date > on or decision.status in (LimitStatus.REFERRED, LimitStatus.REQUESTED):
-            continue
-        if decision.status in (LimitStatus.REFUSED,):
-            # A refusal of a new amount leaves the previous limit as it was.
-            continue
-        if decision.status is LimitStatus.EXPIRED or decision.status is LimitStatus.CANCELLED:
-            current = Money.zero(currency)
-            continue
-        current = decision.granted_amount
-        if decision.expires_on is not None and on >= decision.expires_on:
-            current = Money.zero(currency)
-    return current
+    """The limit in force on a delivery date (zero after a cancellation or an expiry)."""
+    decision = decision_in_force(history, on)
+    if decision is None or decision.status in (LimitStatus.EXPIRED, LimitStatus.CANCELLED):
+        return Money.zero(currency)
+    if decision.expires_on is not None and on >= decision.expires_on:
+        return Money.zero(currency)
+    return decision.granted_amount
 
 
 def latest_status(history: Sequence[LimitDecision]) -> LimitStatus | None:

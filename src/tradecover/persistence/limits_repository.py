@@ -107,6 +107,7 @@ class CreditLimitRepository:
         organisation_ids: frozenset[str] | None,
         policy_id: str | None,
         page: Page,
+        buyer_id: str | None = None,
     ) -> tuple[list[LimitRequest], int]:
         query = select(t.LimitRequestRow).order_by(t.LimitRequestRow.requested_at, t.LimitRequestRow.id)
         if states is not None:
@@ -115,6 +116,8 @@ class CreditLimitRepository:
             query = query.where(t.LimitRequestRow.organisation_id.in_(organisation_ids))
         if policy_id is not None:
             query = query.where(t.LimitRequestRow.policy_id == policy_id)
+        if buyer_id is not None:
+            query = query.where(t.LimitRequestRow.buyer_id == buyer_id)
         total = self.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
         rows = self.session.scalars(query.limit(page.limit).offset(page.offset))
         return [self._request(r) for r in rows], total

@@ -35,7 +35,6 @@ from tradecover.services.authorization import (
 from tradecover.services.ports import Page, UnitOfWork
 from tradecover.services.recording import INSURER_TENANT, new_id, record
 
-
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 

@@ -26,8 +26,9 @@ from tradecover.domain.credit_limits import (
     amount_in_force,
     buyer_capacity,
     check_transition,
+    coverability,
     decide,
-    latest_status,
+    decision_in_force,
     reduction_effective_date,
     yearly_review_date,
 )
@@ -72,6 +73,8 @@ def _amount(value: Money | str | Decimal, currency: str) -> Money:
         raise InvalidInput(
             "the amount has more decimals than its currency allows", code="credit_limit.invalid_amount", field="amount"
         )
+    if money.is_negative():
+        raise InvalidInput("a limit cannot be negative", code="credit_limit.invalid_amount", field="amount")
     return money
 
 
@@ -86,6 +89,8 @@ def risk_view(uow: UnitOfWork, buyer: Buyer, currency: str) -> BuyerRiskView:
         return None if money is None else money.amount
 
     override = uow.limits.capacity_override(buyer.id)
+    if override is not None and override.currency != currency:
+        override = None  # no conversion rate here: a capacity set in another currency does not apply
     return BuyerRiskView(
         buyer_id=buyer.id,
         country=buyer.country,
@@ -127,7 +132,8 @@ def accumulation(
     on_buyer = sum((a for (p, b), a in in_force.items() if b == buyer.id and p != excluding_policy), Decimal(0))
     if len(members) <= 1:
         return Accumulation(on_buyer, on_buyer, None)
-    on_group = sum((a for (p, _), a in in_force.items() if p != excluding_policy), Decimal(0))
+    # The request is the new total for this policy on this buyer only; its limits on the others count.
+    on_group = sum((a for (p, b), a in in_force.items() if (p, b) != (excluding_policy, buyer.id)), Decimal(0))
     head_buyer = buyer if head == buyer.id else uow.buyers.get(head)
     group_capacity = None
     if head_buyer is not None:
@@ -197,8 +203,9 @@ def _append(
     revision: bool = False,
 ) -> LimitDecision:
     history = uow.limits.history(policy.id, buyer_id)
-    # A decision on a request passes through "requested"; a revision moves the limit's own state.
-    check_transition(latest_status(history) if revision else LimitStatus.REQUESTED, status)
+    # A decision on a request passes through "requested"; a revision moves the state of the limit in force.
+    in_force = decision_in_force(history, effective)
+    check_transition((None if in_force is None else in_force.status) if revision else LimitStatus.REQUESTED, status)
     decision = LimitDecision(
         id=new_id(),
         policy_id=policy.id,
@@ -280,6 +287,7 @@ def request_limit(
     )
     if request_type in (RequestType.REDUCTION, RequestType.CANCELLATION):
         target = Money.zero(policy.currency) if request_type is RequestType.CANCELLATION else requested
+        in_force = decision_in_force(history, today)
         if target.amount >= current.amount and request_type is RequestType.REDUCTION:
             raise InvalidInput(
                 f"a reduction must be below the limit in force ({current})",
@@ -304,7 +312,7 @@ def request_limit(
             requested=target,
             granted=target,
             effective=today,
-            expires_on=None,
+            expires_on=None if in_force is None or target.is_zero() else in_force.expires_on,
             reasons=(reason.value,),
             request_id=request.id,
             revision=True,
@@ -314,6 +322,10 @@ def request_limit(
     if request_type is RequestType.PROLONGATION and current.is_zero():
         raise RuleBroken("there is no limit in force to prolong", code="credit_limit.none_in_force")
     engine = _engine_decision(uow, clock, policy, terms, buyer, requested, settings)
+    if engine.status is ResponseType.PARTLY_APPROVED and engine.granted < current:
+        # Cutting a limit takes the insurer's revision, with its notice: an increase that cannot be
+        # granted is refused and the limit in force stays as it is.
+        engine = Decision(ResponseType.NOT_APPROVED, Money.zero(policy.currency), engine.reasons)
     request.response, request.granted, request.suggestion = engine.status, engine.granted, engine.suggestion
     request.reasons = tuple(r.value for r in engine.reasons)
     if engine.status is ResponseType.STILL_INVESTIGATING:
@@ -437,6 +449,40 @@ def referrals(
     return result, total
 
 
+def _check_still_grantable(
+    uow: UnitOfWork, clock: Clock, policy: Policy, buyer: Buyer, granted: Money, settings: EngineSettings
+) -> None:
+    """At the moment of an underwriter's approval: the buyer is still coverable and the capacity still there."""
+    terms = terms_in_force(uow.policies.terms_versions(policy.id), clock.today()).terms
+    holder = uow.organisations.get(policy.policyholder_id)
+    view = risk_view(uow, buyer, policy.currency)
+    excluded = coverability(
+        view, covered_countries=terms.covered_countries, policyholder_siren=None if holder is None else holder.siren
+    )
+    if excluded is not None:
+        raise RuleBroken(
+            f"the buyer is no longer coverable ({excluded.value})",
+            code="credit_limit.buyer_not_coverable",
+            context={"reason": excluded.value},
+        )
+    capacity = buyer_capacity(view, settings).amount
+    if capacity is None:
+        return  # no capacity can be computed: the underwriter's judgement is the decision
+    held = accumulation(
+        uow, buyer, excluding_policy=policy.id, on=clock.today(), currency=policy.currency, settings=settings
+    )
+    remaining = capacity - held.on_buyer
+    if held.group_capacity is not None:
+        remaining = min(remaining, held.group_capacity - held.on_group)
+    if granted.amount > remaining:
+        raise RuleBroken(
+            f"only {max(remaining, Decimal(0))} of the buyer's capacity remains; raise its capacity first",
+            code="credit_limit.capacity_reached",
+            field="amount",
+            context={"remaining": max(remaining, Decimal(0))},
+        )
+
+
 def decide_referral(
     uow: UnitOfWork,
     clock: Clock,
@@ -481,6 +527,8 @@ def decide_referral(
     assert policy is not None
     assert buyer is not None
     _lock(uow, buyer)
+    if response is not ResponseType.NOT_APPROVED:
+        _check_still_grantable(uow, clock, policy, buyer, granted, settings)
     if request.state is RequestState.REFERRED and granted.amount > settings.four_eyes_threshold:
         request.state = RequestState.AWAITING_SECOND_APPROVAL
         request.first_approver, request.proposed_response = actor.user_id, response
@@ -566,7 +614,9 @@ def _revise(
     text = " ".join(reason.split()) or "insurer revision"
     _lock(uow, buyer)
     today = clock.today()
-    current = amount_in_force(uow.limits.history(policy.id, buyer.id), today, policy.currency)
+    history = uow.limits.history(policy.id, buyer.id)
+    current = amount_in_force(history, today, policy.currency)
+    in_force = decision_in_force(history, today)
     if current.is_zero():
         raise RuleBroken("there is no limit in force to revise", code="credit_limit.none_in_force")
     target = Money.zero(policy.currency) if amount is None else _amount(amount, policy.currency)
@@ -592,7 +642,7 @@ def _revise(
         requested=None,
         granted=target,
         effective=effective,
-        expires_on=None,
+        expires_on=None if cancelled or in_force is None else in_force.expires_on,  # a reduction keeps the end date
         reasons=(code.value, text),
         request_id=None,
         revision=True,
@@ -615,7 +665,10 @@ def _revise(
 
 
 def cancel_limits_on_buyer(uow: UnitOfWork, clock: Clock, actor: Actor, buyer_id: str, *, reason: str) -> int:
-    """Cancel every limit in force on a buyer (after an insolvency); returns how many. Caller commits."""
+    """Cancel every limit in force on a buyer and refuse its pending referrals (after an insolvency).
+
+    Returns how many limits were cancelled. The caller commits.
+    """
     buyer = uow.buyers.get(buyer_id)
     if buyer is None:
         raise NotFound("buyer not found", code="buyer.not_found")
@@ -628,6 +681,18 @@ def cancel_limits_on_buyer(uow: UnitOfWork, clock: Clock, actor: Actor, buyer_id
         if amount_in_force(uow.limits.history(policy_id, buyer_id), today, policy.currency).is_positive():
             _revise(uow, clock, actor, policy, buyer, None, reason, immediate=True)
             count += 1
+    pending, _ = uow.limits.requests(
+        states=[RequestState.REFERRED, RequestState.AWAITING_SECOND_APPROVAL],
+        organisation_ids=None,
+        policy_id=None,
+        page=Page(limit=10_000),
+        buyer_id=buyer_id,
+    )
+    for request in pending:
+        request.state, request.response = RequestState.DECIDED, ResponseType.NOT_APPROVED
+        request.granted, request.decided_at = Money.zero(request.requested.currency), clock.now()
+        request.reasons = (ReasonCode.INSOLVENCY_PROCEDURE.value,)
+        uow.limits.save_request(request)
     return count
 
 
@@ -713,11 +778,12 @@ def expire_limits(uow: UnitOfWork, clock: Clock, actor: Actor) -> int:
     count = 0
     for policy_id, buyer_id in uow.limits.temporary_limits(today):
         history = uow.limits.history(policy_id, buyer_id)
-        last = max(history, key=lambda d: d.sequence)
+        in_force = decision_in_force(history, today)
         if (
-            last.expires_on is None
-            or last.expires_on > today
-            or last.status not in (LimitStatus.APPROVED, LimitStatus.PARTIAL, LimitStatus.REDUCED)
+            in_force is None
+            or in_force.expires_on is None
+            or in_force.expires_on > today
+            or in_force.status in (LimitStatus.EXPIRED, LimitStatus.CANCELLED)
         ):
             continue
         policy = uow.policies.get(policy_id)
@@ -728,11 +794,11 @@ def expire_limits(uow: UnitOfWork, clock: Clock, actor: Actor) -> int:
             actor,
             policy=policy,
             buyer_id=buyer_id,
-            request_type=last.request_type,
+            request_type=in_force.request_type,
             status=LimitStatus.EXPIRED,
             requested=None,
             granted=Money.zero(policy.currency),
-            effective=last.expires_on,
+            effective=in_force.expires_on,
             expires_on=None,
             reasons=(ReasonCode.EXPIRED.value,),
             request_id=None,

@@ -322,12 +322,6 @@ def test_below_minimum_useful_amount_is_a_refusal() -> None:
     assert (at_minimum.status, at_minimum.granted) == (ResponseType.PARTLY_APPROVED, eur("5000"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="credit_limits.decide: a request below the minimum useful amount is refused with "
-    "reasons[0] = CAPACITY_REACHED ('Credit limit full') although the buyer's capacity is untouched; "
-    "the refusal is for the request's size, not for capacity",
-)
 def test_a_small_request_is_refused_for_its_size_not_for_a_full_capacity() -> None:
     decision = run("1000")  # 400,000 of capacity, nothing accumulated
     assert decision.status is ResponseType.NOT_APPROVED
@@ -623,13 +617,6 @@ def test_an_expiry_decision_and_a_prolongation() -> None:
     assert amount_in_force(prolonged, date(2026, 12, 31), EUR) == eur(0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="credit_limits.amount_in_force orders a history by (effective_date, sequence): an insurer "
-    "reduction notified with notice (effective later, sequence 2) is applied after a cancellation "
-    "the insured made meanwhile (effective at once, sequence 3), so the cancelled limit comes back "
-    "at the reduction's effective date",
-)
 def test_a_later_cancellation_is_not_undone_by_an_earlier_pending_reduction() -> None:
     history = [
         *reduced_later(),  # 40,000 from 14 April, notified 15 March
@@ -735,12 +722,6 @@ def test_a_referred_request_cannot_be_reduced_or_cancelled_before_its_decision()
             check_transition(LimitStatus.REFERRED, new)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="credit_limits.check_transition computes allowed = {REQUESTED} for a limit that does not exist "
-    "yet but never tests it (`if current is not None and …`): any state, e.g. REDUCED or CANCELLED, "
-    "is accepted as the first one",
-)
 @pytest.mark.parametrize("new", [LimitStatus.REDUCED, LimitStatus.CANCELLED, LimitStatus.EXPIRED])
 def test_a_limit_that_does_not_exist_can_only_be_requested(new: LimitStatus) -> None:
     check_transition(None, LimitStatus.REQUESTED)
