@@ -298,6 +298,8 @@ def test_grades_with_reasons_and_history(
     app_client: TestClient, world: World, headers: Headers, container: Container
 ) -> None:
     uw = headers["underwriter"]
+    before = app_client.get(f"{API}/buyers/{world.buyer_a}/grades", headers=headers["insured_user"]).json()
+    base = len(before["history"])  # the world may have graded its buyers already
     for buyer_id in (world.buyer_a, world.buyer_b):
         assert post_statement(app_client, uw, buyer_id, statement()).status_code == 201
     insurer = system_actor(world.insurer_id)
@@ -305,7 +307,7 @@ def test_grades_with_reasons_and_history(
     assert first.graded == 2
 
     after_first = app_client.get(f"{API}/buyers/{world.buyer_a}/grades", headers=headers["insured_user"])
-    assert len(after_first.json()["history"]) == 1
+    assert len(after_first.json()["history"]) == base + 1
 
     worse = statement(equity="-600000", ebit="-300000", net_income="-400000", working_capital="-500000")
     assert post_statement(app_client, uw, world.buyer_a, worse).json()["version"] == 2
@@ -329,9 +331,9 @@ def test_grades_with_reasons_and_history(
     assert magnitudes == sorted(magnitudes, reverse=True)
 
     history = body["history"]
-    assert len(history) == 2
+    assert len(history) == base + 2
     assert history[0] == current  # newest first
-    assert history[1]["previous_grade"] is None
+    assert history[1]["previous_grade"] == (before["current"]["grade"] if base else None)
     assert current["previous_grade"] == history[1]["grade"]
     assert current["grade"] > history[1]["grade"]  # the worse figures raise the risk
 
@@ -348,8 +350,15 @@ def test_grades_with_reasons_and_history(
 
 
 def test_an_ungraded_buyer_has_no_current_grade(app_client: TestClient, world: World, headers: Headers) -> None:
-    body = app_client.get(f"{API}/buyers/{world.buyer_a}/grades", headers=headers["insured_user"]).json()
-    assert body == {"buyer_id": world.buyer_a, "current": None, "history": []}
+    added = app_client.post(
+        f"{API}/buyers",
+        json={"identifiers": [{"kind": "siren", "value": "443061841"}], "legal_name": "Ungraded SA", "country": "FR"},
+        headers=headers["insured_user"],
+    )
+    assert added.status_code in (200, 201), added.text
+    buyer_id = added.json()["id"]
+    body = app_client.get(f"{API}/buyers/{buyer_id}/grades", headers=headers["insured_user"]).json()
+    assert body == {"buyer_id": buyer_id, "current": None, "history": []}
 
 
 # -------------------------------------------------------- legal events, alerts
