@@ -201,8 +201,11 @@ def _append(
     reasons: tuple[str, ...],
     request_id: str | None,
     revision: bool = False,
+    history: list[LimitDecision] | None = None,
 ) -> LimitDecision:
-    history = uow.limits.history(policy.id, buyer_id)
+    """Append a decision to the limit's history (``history`` when the caller has just read it)."""
+    if history is None:
+        history = uow.limits.history(policy.id, buyer_id)
     # A decision on a request passes through "requested"; a revision moves the state of the limit in force.
     in_force = decision_in_force(history, effective)
     check_transition((None if in_force is None else in_force.status) if revision else LimitStatus.REQUESTED, status)
@@ -316,6 +319,7 @@ def request_limit(
             reasons=(reason.value,),
             request_id=request.id,
             revision=True,
+            history=history,
         )
         uow.commit()
         return RequestOutcome(request, decision)
@@ -361,6 +365,7 @@ def request_limit(
         expires_on=temporary_until,
         reasons=request.reasons,
         request_id=request.id,
+        history=history,
     )
     uow.commit()
     return RequestOutcome(request, decision)
@@ -646,6 +651,7 @@ def _revise(
         reasons=(code.value, text),
         request_id=None,
         revision=True,
+        history=history,
     )
     verb = "cancelled" if cancelled else f"reduced to {target}"
     uow.monitoring.raise_alert(
