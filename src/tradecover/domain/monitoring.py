@@ -80,6 +80,23 @@ class AlertKind(StrEnum):
     BUYER_DOWNGRADED = "buyer_downgraded"
     LIMIT_REVIEW_PROPOSED = "limit_review_proposed"
     LIMIT_REVISED = "limit_revised"
+    NEAR_LIMIT = "near_limit"
+    OVER_LIMIT = "over_limit"
+    NOTIFICATION_DEADLINE_NEAR = "notification_deadline_near"
+    NOTIFICATION_DEADLINE_PASSED = "notification_deadline_passed"
+
+
+class AlertState(StrEnum):
+    NEW = "new"
+    SEEN = "seen"
+    CLOSED = "closed"
+
+
+ALERT_STATE_MOVES: Mapping[AlertState, frozenset[AlertState]] = {
+    AlertState.NEW: frozenset({AlertState.SEEN, AlertState.CLOSED}),
+    AlertState.SEEN: frozenset({AlertState.CLOSED}),
+    AlertState.CLOSED: frozenset(),
+}
 
 
 @dataclass(frozen=True)
@@ -94,6 +111,8 @@ class Alert:
     key: str
     created_at: datetime
     due_date: date | None = None
+    policy_id: str | None = None
+    state: AlertState = AlertState.NEW
 
 
 DOWNGRADE_ALERT_STEPS = 2  # DOMAIN.md §6: "buyer downgraded by ≥ 2 grades"

@@ -18,7 +18,6 @@ from tradecover.domain.identifiers import CompanyIdentifier, IdentifierKind, det
 from tradecover.domain.money import Money
 from tradecover.domain.monitoring import (
     Alert,
-    AlertKind,
     GradeRecord,
     InsolvencyClock,
     LegalEvent,
@@ -38,6 +37,7 @@ from tradecover.domain.periods import Period
 from tradecover.domain.policies import Policy, PolicyStatus, TermsVersion
 from tradecover.domain.terms import DeductibleKind, PolicyTerms, PremiumRates
 from tradecover.persistence import tables as t
+from tradecover.persistence.alerts_repository import AlertRepository, alert_of
 from tradecover.services.ports import Page
 
 R = TypeVar("R")
@@ -637,9 +637,12 @@ class MonitoringRepository:
                 message=alert.message[:1000],
                 due_date=alert.due_date,
                 created_at=alert.created_at,
+                policy_id=alert.policy_id,
+                state=alert.state.value,
             )
         )
         self.session.flush()
+        AlertRepository(self.session).enqueue(alert, alert.created_at)
         return True
 
     def alerts(self, *, organisation_ids: frozenset[str] | None, page: Page) -> tuple[list[Alert], int]:
@@ -647,19 +650,7 @@ class MonitoringRepository:
         if organisation_ids is not None:
             query = query.where(t.AlertRow.organisation_id.in_(organisation_ids))
         rows, total = _paged(self.session, query, page)
-        return [
-            Alert(
-                r.id,
-                r.organisation_id,
-                AlertKind(r.kind),
-                r.buyer_id,
-                r.message,
-                r.key,
-                r.created_at,
-                r.due_date,
-            )
-            for r in rows
-        ], total
+        return [alert_of(r) for r in rows], total
 
 
 def _money(minor: int, currency: str) -> Money:

@@ -302,6 +302,9 @@ class AlertRow(Base):
     message: Mapped[str] = mapped_column(String(1000))
     due_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    policy_id: Mapped[str | None] = mapped_column(ForeignKey("policies.id"), index=True)
+    state: Mapped[str] = mapped_column(String(10), server_default="new", doc="new, seen, closed")
+    state_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class JobRunRow(Base):
@@ -391,6 +394,222 @@ class ProspectQueryRow(Base):
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
     buyer_id: Mapped[str] = mapped_column(String(36))
     asked_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+# --- Receivables (issue 5) -------------------------------------------------------------------------------
+
+
+class LedgerInvoiceRow(Base):
+    """An invoice or a credit note: immutable once recorded (corrections are credit notes or reversals)."""
+
+    __tablename__ = "ledger_invoices"
+    __table_args__ = (
+        UniqueConstraint("policy_id", "buyer_id", "kind", "number", name="uq_ledger_invoices_number"),
+        Index("ix_ledger_invoices_policy_buyer", "policy_id", "buyer_id"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"))
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("buyers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12), doc="invoice or credit_note")
+    number: Mapped[str] = mapped_column(String(100))
+    issue_date: Mapped[date] = mapped_column(Date)
+    delivery_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    net_minor: Mapped[int] = mapped_column(BigInteger, doc="amount excluding VAT")
+    vat_minor: Mapped[int] = mapped_column(BigInteger)
+    invoice_reference: Mapped[str | None] = mapped_column(String(100))
+    order_reference: Mapped[str | None] = mapped_column(String(100))
+    source: Mapped[str | None] = mapped_column(String(300))
+    recorded_by: Mapped[str] = mapped_column(String(300))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LedgerPaymentRow(Base):
+    """Cash received, including VAT; ``dedupe_key`` makes re-sending the same payment a no-op."""
+
+    __tablename__ = "ledger_payments"
+    __table_args__ = (
+        UniqueConstraint("policy_id", "buyer_id", "dedupe_key", name="uq_ledger_payments_dedupe"),
+        Index("ix_ledger_payments_policy_buyer", "policy_id", "buyer_id"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"))
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("buyers.id"), index=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    reference: Mapped[str | None] = mapped_column(String(200))
+    invoices: Mapped[str] = mapped_column(Text, doc="JSON list of invoice numbers it pays first")
+    dedupe_key: Mapped[str] = mapped_column(String(300))
+    source: Mapped[str | None] = mapped_column(String(300))
+    recorded_by: Mapped[str] = mapped_column(String(300))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LedgerDisputeRow(Base):
+    __tablename__ = "ledger_disputes"
+    __table_args__ = (Index("ix_ledger_disputes_policy_buyer", "policy_id", "buyer_id"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"))
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("buyers.id"))
+    invoice_number: Mapped[str] = mapped_column(String(100))
+    opened_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    resolved_on: Mapped[date | None] = mapped_column(Date, doc="set once, by the resolution")
+    recorded_by: Mapped[str] = mapped_column(String(300))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LedgerReversalRow(Base):
+    """An explicit reversal of a recorded invoice, credit note or payment (the entry itself stays)."""
+
+    __tablename__ = "ledger_reversals"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"), index=True)
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("buyers.id"))
+    entry_id: Mapped[str] = mapped_column(String(36), unique=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    recorded_by: Mapped[str] = mapped_column(String(300))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class FactorAssignmentRow(Base):
+    __tablename__ = "factor_assignments"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("ledger_invoices.id"), unique=True)
+    factor: Mapped[str] = mapped_column(String(200))
+    assigned_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(300))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class BuyerBalanceRow(Base):
+    """What a buyer owes under a policy, kept up to date on every ledger change (the order check reads it)."""
+
+    __tablename__ = "buyer_balances"
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"), primary_key=True)
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("buyers.id"), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    unpaid_gross_minor: Mapped[int] = mapped_column(BigInteger)
+    unpaid_net_minor: Mapped[int] = mapped_column(BigInteger)
+    on_account_minor: Mapped[int] = mapped_column(BigInteger)
+    oldest_due_date: Mapped[date | None] = mapped_column(Date)
+    open_disputes: Mapped[int] = mapped_column(Integer)
+    invoices_paid: Mapped[int] = mapped_column(Integer, doc="payment experience over twelve months")
+    invoices_paid_late: Mapped[int] = mapped_column(Integer)
+    days_beyond_terms: Mapped[Decimal] = mapped_column(ExactDecimal(), doc="average, weighted by amount")
+    max_days_overdue: Mapped[int] = mapped_column(Integer)
+    trading_since: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OpenOrderRow(Base):
+    """An order the ERP announced with an order check; open until invoiced, cancelled or expired."""
+
+    __tablename__ = "open_orders"
+    __table_args__ = (
+        UniqueConstraint("policy_id", "buyer_id", "reference", name="uq_open_orders_reference"),
+        Index("ix_open_orders_policy_buyer", "policy_id", "buyer_id"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"))
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("buyers.id"))
+    reference: Mapped[str] = mapped_column(String(100))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger, doc="excluding VAT")
+    expires_on: Mapped[date] = mapped_column(Date)
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ExchangeRateRow(Base):
+    """One unit of ``currency`` is worth ``rate`` units of ``quote`` on ``on`` (ECB reference rates)."""
+
+    __tablename__ = "exchange_rates"
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    quote: Mapped[str] = mapped_column(String(3), primary_key=True)
+    on: Mapped[date] = mapped_column(Date, primary_key=True)
+    rate: Mapped[Decimal] = mapped_column(ExactDecimal())
+
+
+class OverdueNotificationRow(Base):
+    """An overdue notification on a buyer: deliveries after it are not covered (stop-ship)."""
+
+    __tablename__ = "overdue_notifications"
+    __table_args__ = (Index("ix_overdue_notifications_policy_buyer", "policy_id", "buyer_id"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"))
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("buyers.id"))
+    notified_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(300))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LedgerImportRow(Base):
+    """One import of a file, with its report."""
+
+    __tablename__ = "ledger_imports"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"), index=True)
+    file_name: Mapped[str] = mapped_column(String(300))
+    format: Mapped[str] = mapped_column(String(10))
+    sha256: Mapped[str] = mapped_column(String(64))
+    created: Mapped[int] = mapped_column(Integer)
+    duplicates: Mapped[int] = mapped_column(Integer)
+    refused: Mapped[int] = mapped_column(Integer)
+    report: Mapped[str] = mapped_column(Text, doc="JSON")
+    imported_by: Mapped[str] = mapped_column(String(300))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AlertPreferenceRow(Base):
+    """A policy's alert thresholds (DOMAIN.md §6 defaults when absent)."""
+
+    __tablename__ = "alert_preferences"
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"), primary_key=True)
+    utilisation_threshold: Mapped[Decimal] = mapped_column(ExactDecimal())
+    deadline_warning_days: Mapped[int] = mapped_column(Integer)
+    updated_by: Mapped[str] = mapped_column(String(300))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AlertSubscriptionRow(Base):
+    """Where a policy's alerts go besides the portal: an e-mail address or a signed webhook."""
+
+    __tablename__ = "alert_subscriptions"
+    __table_args__ = (UniqueConstraint("policy_id", "channel", "target", name="uq_alert_subscriptions_target"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"), index=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10), doc="email or webhook")
+    target: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str | None] = mapped_column(String(100), doc="webhook signing secret")
+    kinds: Mapped[str] = mapped_column(Text, doc="JSON list of alert kinds; empty: all")
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_by: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AlertDeliveryRow(Base):
+    """The outbox and delivery log: one row per alert and channel target, retried with backoff."""
+
+    __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "subscription_id", name="uq_alert_deliveries_target"),
+        Index("ix_alert_deliveries_due", "status", "next_attempt_at"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id"), index=True)
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("alert_subscriptions.id"))
+    channel: Mapped[str] = mapped_column(String(10))
+    target: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(10), doc="pending, delivered, failed")
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(1000))
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 metadata = Base.metadata

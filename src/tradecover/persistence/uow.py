@@ -7,7 +7,9 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tradecover.persistence.alerts_repository import AlertRepository
 from tradecover.persistence.grading_store import SqlGradingStore
+from tradecover.persistence.ledger_repository import LedgerRepository
 from tradecover.persistence.limits_repository import CreditLimitRepository
 from tradecover.persistence.repositories import (
     ApiKeyRepository,
@@ -36,6 +38,8 @@ class SqlAlchemyUnitOfWork:
     monitoring: MonitoringRepository
     grading: SqlGradingStore
     limits: CreditLimitRepository
+    ledger: LedgerRepository
+    alerts: AlertRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -62,6 +66,8 @@ class SqlAlchemyUnitOfWork:
         self.monitoring = MonitoringRepository(session)
         self.grading = SqlGradingStore(session)
         self.limits = CreditLimitRepository(session)
+        self.ledger = LedgerRepository(session)
+        self.alerts = AlertRepository(session)
         return self
 
     def __exit__(

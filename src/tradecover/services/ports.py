@@ -22,6 +22,7 @@ from tradecover.domain.monitoring import Alert, GradeRecord, InsolvencyClock, Le
 from tradecover.domain.parties import ApiKey, Mandate, Organisation, OrganisationKind, User
 from tradecover.domain.policies import Policy, TermsVersion
 from tradecover.services.grading_ports import GradingStore
+from tradecover.services.ledger_ports import AlertStore, LedgerStore
 
 
 @dataclass(frozen=True)
@@ -208,6 +209,10 @@ class UnitOfWork(Protocol):
     def grading(self) -> GradingStore: ...
     @property
     def limits(self) -> CreditLimitStore: ...
+    @property
+    def ledger(self) -> LedgerStore: ...
+    @property
+    def alerts(self) -> AlertStore: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

@@ -46,9 +46,20 @@ from tradecover.domain.money import Money
 from tradecover.domain.monitoring import GradeRecord
 from tradecover.domain.parties import OrganisationKind, Role
 from tradecover.domain.periods import FixedClock
+from tradecover.domain.receivables import EntryKind
 from tradecover.ingest.bodacc import BodaccAnnouncement, ProcedureKind
 from tradecover.persistence.migrate import upgrade
-from tradecover.services import accounts, buyers, credit_limits, financials, grading, monitoring, policies
+from tradecover.services import (
+    accounts,
+    buyers,
+    credit_limits,
+    exposure,
+    financials,
+    grading,
+    ledger,
+    monitoring,
+    policies,
+)
 from tradecover.services.authorization import Actor, system_actor
 from tradecover.services.recording import new_id
 from tradecover.simulation.scenario import (
@@ -74,9 +85,9 @@ EVENT_HOUR = time(10, 0)
 GRADE_MODEL_VERSION = "scenario"
 FOUR_EYES_REASON = "four_eyes_second_approval"
 NOT_BUILT_CODE = "simulation.not_supported_yet"
+LEDGER_KINDS = frozenset({"invoice", "payment", "credit_note", "dispute", "resolve_dispute", "order_check"})
 FINAL_NOTE = (
-    "exposure, claims and premium are filled in by the issues that build invoices, claims and premium; "
-    "until then they stay empty"
+    "claims and premium are filled in by the issues that build claims and premium; until then they stay empty"
 )
 
 _NATURES = {
@@ -308,6 +319,8 @@ class _World:
 
     def _dispatch(self, event: Event) -> dict[str, Any]:
         action = event.action
+        if isinstance(action, NotBuiltYet) and event.kind in LEDGER_KINDS:
+            return self._ledger(event, action)
         if isinstance(action, NotBuiltYet):
             return {
                 "status": "error",
@@ -357,6 +370,72 @@ class _World:
             "granted_amount": revision.granted_amount.quantize_str(),
             "effective_date": revision.effective_date.isoformat(),
         }
+
+    def _ledger(self, event: Event, action: NotBuiltYet) -> dict[str, Any]:
+        """Invoices, payments, credit notes, disputes and order checks, as the insured's ERP sends them."""
+        assert event.policy is not None
+        assert action.buyer is not None
+        policy_id = self.policy_ids[event.policy]
+        buyer_id = self.buyer_ids[action.buyer]
+        actor = self.insured[event.policy]
+        f = action.fields
+        day = event.date
+        with self.container.uow() as uow:
+            if event.kind in ("invoice", "credit_note"):
+                is_invoice = event.kind == "invoice"
+                recorded = ledger.record_invoice(
+                    uow,
+                    self.clock,
+                    actor,
+                    policy_id=policy_id,
+                    buyer_id=buyer_id,
+                    number=f["number"],
+                    issue_date=f.get("issue_date", day),
+                    delivery_date=f.get("delivery_date", day),
+                    due_date=f.get("due_date", day),
+                    amount_excl_vat=Money.of(f["amount_excl_vat"], self.currency),
+                    vat_amount=Money.of(f["vat_amount"], self.currency),
+                    kind=EntryKind.INVOICE if is_invoice else EntryKind.CREDIT_NOTE,
+                    invoice_reference=f.get("invoice"),
+                    factor="factor" if f.get("assigned_to_factor") else None,
+                )
+                outcome: dict[str, Any] = {"status": "done" if recorded.created else "duplicate"}
+            elif event.kind == "payment":
+                ledger.record_payment(
+                    uow,
+                    self.clock,
+                    actor,
+                    policy_id=policy_id,
+                    buyer_id=buyer_id,
+                    amount=Money.of(f["amount"], self.currency),
+                    received_on=day,
+                    reference=f"event-{event.index}",
+                    invoices=f.get("invoices", []),
+                )
+                outcome = {"status": "done"}
+            elif event.kind in ("dispute", "resolve_dispute"):
+                operation = ledger.open_dispute if event.kind == "dispute" else ledger.resolve_dispute
+                operation(
+                    uow, self.clock, actor, policy_id=policy_id, buyer_id=buyer_id, invoice_number=f["invoice"], on=day
+                )
+                outcome = {"status": "done"}
+            else:
+                check = exposure.order_check(
+                    uow,
+                    self.clock,
+                    actor,
+                    policy_id=policy_id,
+                    buyer_id=buyer_id,
+                    amount=Money.of(f["amount"], self.currency),
+                )
+                outcome = {
+                    "status": check.status.value,
+                    "covered_amount": check.covered.quantize_str(),
+                    "headroom_amount": check.headroom.quantize_str(),
+                    "reasons": [r.value for r in check.reasons],
+                }
+            uow.commit()
+        return outcome
 
     def _request(self, policy_key: str, policy_id: str, buyer_id: str, action: RequestLimit) -> dict[str, Any]:
         with self.container.uow() as uow:
@@ -464,8 +543,23 @@ class _World:
     def final(self) -> dict[str, Any]:
         today = self.clock.today()
         by_policy: dict[str, dict[str, Any]] = {}
+        exposures: dict[str, dict[str, Any]] = {}
+        keys = {v: k for k, v in self.buyer_ids.items()}
         with self.container.uow() as uow:
             for spec in self.scenario.policies:
+                policy = uow.policies.get(self.policy_ids[spec.key])
+                assert policy is not None
+                computed = exposure.exposures_of_policy(uow, policy, on=today)
+                exposures[spec.key] = {
+                    keys[buyer.id]: {
+                        "outstanding_amount": e.outstanding.quantize_str(),
+                        "covered_amount": e.covered.quantize_str(),
+                        "uncovered_amount": e.uncovered.quantize_str(),
+                        "limit_in_force_amount": e.limit_in_force.quantize_str(),
+                    }
+                    for buyer, e in computed.buyers
+                    if buyer.id in keys
+                }
                 limits: dict[str, Any] = {}
                 for buyer in self.scenario.buyers:
                     buyer_id = self.buyer_ids[buyer.key]
@@ -491,7 +585,7 @@ class _World:
         return {
             "as_of": today.isoformat(),
             "limits": by_policy if self.scenario.uses_policies else by_policy[self.scenario.policies[0].key],
-            "exposure": {},
+            "exposure": exposures if self.scenario.uses_policies else exposures[self.scenario.policies[0].key],
             "claims": [],
             "premium": None,
             "note": FINAL_NOTE,

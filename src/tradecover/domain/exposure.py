@@ -1,0 +1,216 @@
+"""Covered exposure (DOMAIN.md §6) and the order check.
+
+The rule: split time into the periods during which one limit amount was in
+force (a cancellation is a period with limit 0; before the first limit, the
+discretionary limit if it applies, else 0). For each period k, O_k is the
+outstanding of the covered invoices delivered before the end of period k;
+covered exposure = max over k of min(O_k, L_k). Amounts exclude VAT (the
+indemnity of §8 is computed excluding VAT from this same rule).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+
+from tradecover.domain.credit_limits import LimitPeriod
+from tradecover.domain.money import Money
+from tradecover.domain.receivables import Dispute, Invoice
+
+
+class Ineligibility(StrEnum):
+    """Why an unpaid invoice is outside the cover (DOMAIN.md §6 "covered invoice")."""
+
+    TERMS_TOO_LONG = "terms_too_long"
+    OUTSIDE_POLICY_PERIOD = "outside_policy_period"
+    DELIVERED_AFTER_OVERDUE_NOTIFICATION = "delivered_after_overdue_notification"
+    DISPUTED = "disputed"
+    BUYER_NOT_COVERABLE = "buyer_not_coverable"
+    NO_EXCHANGE_RATE = "no_exchange_rate"
+
+
+@dataclass(frozen=True)
+class CoverConditions:
+    """What decides whether one invoice is covered, besides the limit."""
+
+    max_credit_period_days: int
+    policy_periods: tuple[tuple[date, date], ...]  # the policy's insurance periods, [start, end)
+    stop_ship_from: date | None  # date of the first overdue notification on the buyer
+    buyer_excluded: bool  # never coverable: country, public body, private individual, own group
+
+
+def ineligibility(
+    invoice: Invoice, conditions: CoverConditions, disputes: Sequence[Dispute], on: date
+) -> Ineligibility | None:
+    if invoice.terms_days > conditions.max_credit_period_days:
+        return Ineligibility.TERMS_TOO_LONG
+    if not any(start <= invoice.delivery_date < end for start, end in conditions.policy_periods):
+        return Ineligibility.OUTSIDE_POLICY_PERIOD
+    if conditions.stop_ship_from is not None and invoice.delivery_date > conditions.stop_ship_from:
+        return Ineligibility.DELIVERED_AFTER_OVERDUE_NOTIFICATION
+    if any(d.invoice_number == invoice.number and d.open_on(on) for d in disputes):
+        return Ineligibility.DISPUTED
+    if conditions.buyer_excluded:
+        return Ineligibility.BUYER_NOT_COVERABLE
+    return None
+
+
+@dataclass(frozen=True)
+class ExposureLine:
+    """One unpaid invoice in the policy currency, with why it is not covered (if it is not)."""
+
+    invoice_id: str
+    number: str
+    delivery_date: date
+    due_date: date
+    currency: str  # the invoice's own
+    open_net: Money  # policy currency
+    reason: Ineligibility | None
+
+
+def periods_with_discretionary(periods: Sequence[LimitPeriod], discretionary: Money) -> list[LimitPeriod]:
+    """The limit's periods, preceded by the time before the first limit (discretionary cover, or zero)."""
+    if not periods:
+        return [LimitPeriod(date.min, None, discretionary)]
+    return [LimitPeriod(date.min, periods[0].start, discretionary), *periods]
+
+
+def covered_exposure(lines: Sequence[ExposureLine], periods: Sequence[LimitPeriod], currency: str) -> Money:
+    """max over k of min(O_k, L_k), O_k = eligible outstanding delivered before the end of period k."""
+    eligible = sorted((line.delivery_date, line.open_net.to_minor()) for line in lines if line.reason is None)
+    best = 0
+    index = 0
+    delivered = 0
+    for period in sorted(periods, key=lambda p: p.start):
+        while index < len(eligible) and (period.end is None or eligible[index][0] < period.end):
+            delivered += eligible[index][1]
+            index += 1
+        best = max(best, min(delivered, period.amount.to_minor()))
+    return Money.from_minor(best, currency)
+
+
+@dataclass(frozen=True)
+class BuyerExposure:
+    buyer_id: str
+    currency: str
+    outstanding: Money  # every unpaid invoice, excluding VAT, policy currency
+    covered: Money
+    limit_in_force: Money
+    lines: tuple[ExposureLine, ...]
+    unconverted: tuple[str, ...] = ()  # invoice numbers with no exchange rate
+
+    @property
+    def uncovered(self) -> Money:
+        return self.outstanding - self.covered
+
+    @property
+    def utilisation(self) -> Decimal | None:
+        """Outstanding ÷ limit in force (None without a limit)."""
+        if not self.limit_in_force.is_positive():
+            return None
+        return (self.outstanding.amount / self.limit_in_force.amount).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+
+
+def buyer_exposure(
+    buyer_id: str,
+    lines: Sequence[ExposureLine],
+    periods: Sequence[LimitPeriod],
+    limit_in_force: Money,
+    currency: str,
+) -> BuyerExposure:
+    outstanding = sum(
+        (line.open_net.to_minor() for line in lines if line.reason is not Ineligibility.NO_EXCHANGE_RATE), 0
+    )
+    unconverted = tuple(line.number for line in lines if line.reason is Ineligibility.NO_EXCHANGE_RATE)
+    return BuyerExposure(
+        buyer_id=buyer_id,
+        currency=currency,
+        outstanding=Money.from_minor(outstanding, currency),
+        covered=covered_exposure(lines, periods, currency),
+        limit_in_force=limit_in_force,
+        lines=tuple(lines),
+        unconverted=unconverted,
+    )
+
+
+# --- Order check ----------------------------------------------------------------------------------------------
+
+
+class OrderCover(StrEnum):
+    COVERED = "covered"
+    PARTIALLY_COVERED = "partially_covered"
+    NOT_COVERED = "not_covered"
+
+
+class OrderReason(StrEnum):
+    WITHIN_LIMIT = "within_limit"
+    LIMIT_EXCEEDED = "limit_exceeded"
+    NO_LIMIT = "no_limit"
+    OVERDUE_NOTIFICATION = "overdue_notification"
+    OPEN_DISPUTE = "open_dispute"
+    GRADE = "grade"
+    BUYER_NOT_COVERABLE = "buyer_not_coverable"
+    POLICY_NOT_IN_FORCE = "policy_not_in_force"
+
+
+@dataclass(frozen=True)
+class OrderCheck:
+    status: OrderCover
+    covered: Money
+    headroom: Money  # limit in force − (unpaid invoices + open orders), never below zero
+    limit_in_force: Money
+    unpaid: Money
+    open_orders: Money
+    reasons: tuple[OrderReason, ...]
+
+
+WATCH_GRADE = 8  # grades 8 and worse are worth a word to the credit manager; from 9 the buyer is not coverable
+
+
+def check_order(
+    *,
+    amount: Money,
+    limit_in_force: Money,
+    unpaid: Money,
+    open_orders: Money,
+    stop_ship: bool,
+    open_disputes: int,
+    grade: int | None,
+    not_coverable: bool,
+    policy_in_force: bool,
+) -> OrderCheck:
+    """Does an order of ``amount`` to the buyer fit under its limit (DOMAIN.md §6 order check)?"""
+    zero = Money.zero(amount.currency)
+    raw = limit_in_force - unpaid - open_orders
+    headroom = raw if raw.is_positive() else zero
+    reasons: list[OrderReason] = []
+    blocked = False
+    if not policy_in_force:
+        reasons.append(OrderReason.POLICY_NOT_IN_FORCE)
+        blocked = True
+    if stop_ship:
+        reasons.append(OrderReason.OVERDUE_NOTIFICATION)
+        blocked = True
+    if not_coverable:
+        reasons.append(OrderReason.BUYER_NOT_COVERABLE)
+        blocked = True
+    if grade is not None and grade >= WATCH_GRADE:
+        reasons.append(OrderReason.GRADE)
+    if open_disputes:
+        reasons.append(OrderReason.OPEN_DISPUTE)
+    if not limit_in_force.is_positive():
+        reasons.insert(0, OrderReason.NO_LIMIT)
+        blocked = True
+    covered = zero if blocked else Money.min_of(amount, headroom)
+    if not blocked:
+        reasons.insert(0, OrderReason.WITHIN_LIMIT if covered == amount else OrderReason.LIMIT_EXCEEDED)
+    if covered == amount and covered.is_positive():
+        status = OrderCover.COVERED
+    elif covered.is_positive():
+        status = OrderCover.PARTIALLY_COVERED
+    else:
+        status = OrderCover.NOT_COVERED
+    return OrderCheck(status, covered, headroom, limit_in_force, unpaid, open_orders, tuple(reasons))

@@ -1,0 +1,835 @@
+"""The French FEC (fichier des écritures comptables) read back into a receivables ledger.
+
+Why: every French company must be able to produce its FEC (article A47 A-1
+of the Livre des procédures fiscales), so it is the one ledger export an
+insured can always give, whatever its accounting software. It holds
+accounting lines, not invoices: this module rebuilds the customer ledger
+(invoices, credit notes, payments) from the customer receivable lines.
+
+Layout read:
+
+* a header line naming the columns, separator ``|`` or TAB (whichever the
+  header holds more of): ``JournalCode JournalLib EcritureNum EcritureDate
+  CompteNum CompteLib CompAuxNum CompAuxLib PieceRef PieceDate EcritureLib
+  Debit Credit EcritureLet DateLet ValidDate Montantdevise Idevise``; names
+  matched case-insensitively (``MontantDevise`` too) and by name, so any
+  order; ``EcritureLet``/``DateLet`` may be missing (16-column files);
+  other extra columns are ignored; the ``Montant``/``Sens`` variant is
+  refused (its missing ``Debit``/``Credit`` columns are named);
+* dates ``YYYYMMDD`` (also ``DD/MM/YYYY`` and ``YYYY-MM-DD``); amounts with
+  a decimal comma (or point), no thousands separator, possibly zero-padded
+  and signed with spaces (``" 000000000001437,12"``, ``-0000012,50``);
+* CRLF, LF or CR line ends; UTF-8 (with or without byte-order mark), else
+  ISO-8859-15 as the text prescribes — or Windows-1252 when the bytes
+  0x80-0x9F occur, which are control characters in ISO-8859-15 but ``€``,
+  ``œ`` and quotes in what Windows software writes; NUL bytes (UTF-16,
+  binary) refuse the file;
+* a line with more fields than the header (a separator typed inside a
+  label) is repaired when merging the extra fields into one label —
+  ``EcritureLib`` first, then ``CompAuxLib``, ``CompteLib``, ``JournalLib``
+  — gives a line whose dates and amounts read; otherwise, like a line with
+  too few fields, it is a problem ``fec.wrong_field_count``.
+
+Only customer receivable lines (``CompteNum`` starting with ``411``) become
+records; VAT (``445…``), bank and cash (``51…``, ``53…``) and sales
+(``7…``) lines of the same entry (same ``JournalCode`` + ``EcritureNum``)
+only say what kind of record a 411 line is. Other lines are split but
+never checked: their amounts and dates are not read at all (a million-line
+FEC is mostly purchases, payroll and VAT). The customer is ``CompAuxNum``
+(``CompAuxLib`` its name), or, when a firm keeps one 411 account per
+customer, the ``CompteNum`` itself (``411DUPONT``, ``CompteLib``).
+
+Reconstruction, per 411 line (debit and credit never both set — that is
+a problem ``fec.debit_and_credit``; a negative debit is read as a credit
+and the other way round; a line with both zero is skipped):
+
+* debit in the opening journal (code ``AN``, ``RAN``, ``ANO`` or a label
+  containing "nouveau"): an open item brought forward, an invoice numbered
+  ``PieceRef`` (``AN-<EcritureNum>`` without one), dated ``PieceDate``
+  (the old piece date these entries carry), all of it excluding VAT (the
+  VAT was accounted in an earlier year);
+* debit in an entry that touches a bank or cash account (``51…``/``53…``)
+  or in a bank journal (code ``BQ…``, ``BAN…``, ``BNK…``, ``CAI…``, ``CA``
+  or a label with "banque", "bank", "caisse"): a payment reversed (bounced
+  cheque, refund); a ledger has no negative payment, so it is an invoice
+  numbered ``<PieceRef>-<EcritureNum>``, VAT 0, due at once;
+* any other debit: a sales invoice numbered ``PieceRef`` (else
+  ``<JournalCode>-<EcritureNum>``), issued on ``PieceDate`` (else
+  ``EcritureDate``), delivered that day, due ``default_terms_days`` later
+  (the FEC has no due date); its VAT is the 445 credits of the entry minus
+  its 445 debits, shared between the entry's 411 debits in proportion to
+  their amounts (0 when out of range); several 411 debits of one entry for
+  one customer and one number (instalments) are one invoice;
+* credit in the opening journal: cash received and not yet applied, a
+  payment;
+* credit in a bank entry (as above): a payment received on
+  ``EcritureDate``;
+* credit in an entry with a debit on a 7… (sales returns) or 445 account:
+  a credit note numbered like an invoice, VAT from the 445 debits;
+* any other credit (an OD journal: discount granted 665, bad debt written
+  off 654, set-off against a supplier debt 401, transfer between customer
+  accounts, bill of exchange 413): the customer no longer owes that
+  amount, which for the insured's exposure is what a payment means, so it
+  is a payment whose reference keeps ``PieceRef`` and ``EcritureLib`` for
+  the reader to tell which;
+* lettering: the invoices a payment settles (and a credit note's invoice
+  when it is one) are those whose debit line has the same ``EcritureLet``
+  on the same customer account; letters are compared upper-cased and
+  without a trailing ``*`` (partial lettering in some software);
+* foreign currency: when ``Idevise`` names another currency than the
+  accounting one and ``Montantdevise`` is set, the record is in ``Idevise``
+  for the absolute ``Montantdevise``, VAT split in the same proportion as
+  in the accounting currency.
+
+Buyers: the identifiers a record carries come from ``customer_accounts``
+(account → SIREN, SIRET or VAT number, see :func:`parse_customer_mapping`)
+when it maps the account, else from checksum-valid SIREN, SIRET, French or
+EU VAT numbers written in ``CompAuxLib`` (or ``CompteLib`` when the account
+is the 411 account itself — a collective 411's label names no customer) and
+in the account number (where a zero-padded counter such as ``001234567`` is
+not read as a SIREN).
+
+``balances``: per customer and currency, the debits minus the credits of
+all its 411 lines whose amounts read, including lines refused for another
+reason — the file's own statement of what each customer owes, which the
+open items after import must add up to.
+
+Every problem is reported with file, line, FEC column name and a stable
+code ``fec.*``; more than :data:`MAX_PROBLEMS` refuse the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+
+from tradecover.domain.errors import InvalidInput
+from tradecover.domain.identifiers import detect_identifier, parse_identifier
+from tradecover.domain.money import CURRENCY_MINOR_UNITS
+from tradecover.domain.money import currency as checked_currency
+from tradecover.ingest.ledger_csv import decode_text, refuse_binary
+from tradecover.ingest.ledger_records import (
+    BuyerRef,
+    CustomerBalance,
+    InvoiceRecord,
+    LedgerFile,
+    LedgerRecord,
+    LineProblem,
+    PaymentRecord,
+    RecordKind,
+    Source,
+    file_problem,
+)
+
+__all__ = [
+    "FEC_COLUMNS",
+    "MAX_FEC_BYTES",
+    "MAX_MAPPING_BYTES",
+    "MAX_PROBLEMS",
+    "find_identifiers",
+    "parse_customer_mapping",
+    "parse_fec",
+]
+
+#: Largest file accepted: a large company's year, several million lines.
+MAX_FEC_BYTES = 500_000_000
+
+#: Largest customer mapping file accepted.
+MAX_MAPPING_BYTES = 20_000_000
+
+#: Line problems reported before the file is refused as plainly not a FEC.
+MAX_PROBLEMS = 10_000
+
+#: The 18 columns of article A47 A-1, in order.
+FEC_COLUMNS: tuple[str, ...] = (
+    "JournalCode",
+    "JournalLib",
+    "EcritureNum",
+    "EcritureDate",
+    "CompteNum",
+    "CompteLib",
+    "CompAuxNum",
+    "CompAuxLib",
+    "PieceRef",
+    "PieceDate",
+    "EcritureLib",
+    "Debit",
+    "Credit",
+    "EcritureLet",
+    "DateLet",
+    "ValidDate",
+    "Montantdevise",
+    "Idevise",
+)
+_OPTIONAL = frozenset({"EcritureLet", "DateLet"})
+_BY_FOLDED = {column.casefold(): column for column in FEC_COLUMNS}
+#: Labels that may have swallowed a separator, the likeliest first.
+_LABELS = ("EcritureLib", "CompAuxLib", "CompteLib", "JournalLib")
+
+_C1_BYTES = re.compile(rb"[\x80-\x9f]")
+_ZERO = Decimal(0)
+_CENT = Decimal("0.01")
+_AMOUNT = re.compile(r"([+-]?) *([0-9]{1,20})(?:[.,]([0-9]{0,6}))? *(-?)")
+_OPENING_CODES = frozenset({"AN", "RAN", "ANO", "ANX"})
+_BANK_PREFIXES = ("BQ", "BAN", "BNK", "CAI")
+_BANK_WORDS = ("banque", "bank", "caisse")
+
+_VAT_FR = re.compile(r"(?<![0-9A-Z])FR ?[0-9A-HJ-NP-Z]{2} ?[0-9]{3} ?[0-9]{3} ?[0-9]{3}(?![0-9])")
+_VAT_EU = re.compile(
+    r"(?<![0-9A-Z])(?:AT|BE|BG|CY|CZ|DE|DK|EE|EL|ES|FI|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|XI)"
+    r" ?[0-9A-Z][0-9A-Z ]{6,13}[0-9A-Z](?![0-9A-Z])"
+)
+_SIRET = re.compile(r"(?<![0-9A-Z])[0-9]{3} ?[0-9]{3} ?[0-9]{3} ?[0-9]{5}(?![0-9A-Z])")
+_SIREN = re.compile(r"(?<![0-9A-Z])[0-9]{3} ?[0-9]{3} ?[0-9]{3}(?![0-9A-Z])")
+
+
+class _TooMany(Exception):
+    """Raised once :data:`MAX_PROBLEMS` is reached."""
+
+
+def _amount(raw: str) -> Decimal:
+    """A FEC amount; ValueError when it is none."""
+    text = raw.strip()
+    if not text:
+        return _ZERO
+    match = _AMOUNT.fullmatch(text)
+    if match is None:
+        raise ValueError(f"{raw.strip()[:40]!r} is not an amount (digits, decimal comma)")
+    sign, whole, fraction, trailing = match.groups()
+    if sign and trailing:
+        raise ValueError(f"{raw.strip()[:40]!r} has two signs")
+    value = Decimal(f"{whole}.{fraction}") if fraction else Decimal(whole)
+    return -value if sign == "-" or trailing else value
+
+
+def _nonzero(raw: str) -> bool:
+    """Whether an amount not otherwise read is non-zero (unreadable counts as non-zero)."""
+    return bool(raw.strip(" +-0.,"))
+
+
+def _date_parser() -> Callable[[str], date]:
+    """A date reader with a per-file cache: a FEC has a few hundred distinct dates and a million lines."""
+    cache: dict[str, date] = {}
+
+    def parse(raw: str) -> date:
+        known = cache.get(raw)
+        if known is not None:
+            return known
+        text = raw.strip()
+        value: date | None = None
+        try:
+            if len(text) == 8 and text.isdigit() and text.isascii():
+                value = date(int(text[:4]), int(text[4:6]), int(text[6:]))
+            elif len(text) == 10 and text[2] == "/" and text[5] == "/":
+                day, month, year = text[:2], text[3:5], text[6:]
+                if (day + month + year).isdigit() and (day + month + year).isascii():
+                    value = date(int(year), int(month), int(day))
+            elif (
+                len(text) == 10
+                and text[4] == "-"
+                and text[7] == "-"
+                and (text[:4] + text[5:7] + text[8:]).isdigit()
+                and text.isascii()
+            ):
+                value = date(int(text[:4]), int(text[5:7]), int(text[8:]))
+        except ValueError:
+            value = None
+        if value is None:
+            raise ValueError(f"{text[:40]!r} is not a date YYYYMMDD or DD/MM/YYYY")
+        if len(cache) < 100_000:
+            cache[raw] = value
+        return value
+
+    return parse
+
+
+def find_identifiers(*texts: str, account: str | None = None) -> tuple[tuple[str, str], ...]:
+    """Checksum-valid SIREN, SIRET and VAT numbers written in labels (and in an account number).
+
+    VAT numbers first, then SIRETs, then SIRENs; a number is read once (the
+    SIREN inside a SIRET or a French VAT number is not reported again). In
+    ``account`` a 9- or 14-digit number starting with ``00`` is taken for a
+    zero-padded counter, not an identifier.
+    """
+    found: list[tuple[str, str]] = []
+
+    def add(kind: str, raw: str) -> None:
+        try:
+            identifier = parse_identifier(kind, raw)
+        except InvalidInput:
+            return
+        pair = (identifier.kind.value, identifier.value)
+        if pair not in found:
+            found.append(pair)
+
+    sources = [(text.upper(), False) for text in texts if text]
+    if account:
+        sources.append((account.upper(), True))
+    for text, is_account in sources:
+        if not any(character.isdigit() for character in text):
+            continue
+        for pattern, kind in ((_VAT_FR, "vat_fr"), (_VAT_EU, "vat"), (_SIRET, "siret"), (_SIREN, "siren")):
+            for match in pattern.finditer(text):
+                if is_account and kind in ("siren", "siret") and match.group().startswith("00"):
+                    continue
+                add(kind, match.group())
+            text = pattern.sub(" ", text)
+    return tuple(found)
+
+
+class _Header:
+    """Column positions of one FEC."""
+
+    def __init__(self, line: str, name: str) -> None:
+        if line.count("|") == 0 and line.count("\t") == 0:
+            raise file_problem(
+                name,
+                "not a FEC: the first line is not a header separated by '|' or TAB (JournalCode|JournalLib|...)",
+                "fec.missing_header",
+            )
+        self.separator = "|" if line.count("|") >= line.count("\t") else "\t"
+        cells = [cell.strip() for cell in line.split(self.separator)]
+        while cells and not cells[-1]:
+            cells.pop()  # a separator ending the header (and then every line)
+        self.width = len(cells)
+        positions: dict[str, int] = {}
+        for position, cell in enumerate(cells):
+            column = _BY_FOLDED.get(cell.casefold())
+            if column is None:
+                continue
+            if column in positions:
+                raise file_problem(name, f"column {column!r} appears twice", "fec.duplicate_column", field=column)
+            positions[column] = position
+        missing = [column for column in FEC_COLUMNS if column not in positions and column not in _OPTIONAL]
+        if missing:
+            raise file_problem(
+                name,
+                f"not a FEC with Debit/Credit columns: missing column(s) {', '.join(missing)}",
+                "fec.missing_column",
+                field=missing[0],
+            )
+        self.positions = positions
+        self.labels = [positions[label] for label in _LABELS]
+
+
+class _Parser:
+    """One FEC being read; see the module docstring for the rules."""
+
+    def __init__(self, name: str, customer_accounts: Mapping[str, str] | None, money: str, terms: timedelta) -> None:
+        self.name = name
+        self.mapping = customer_accounts or {}
+        self.currency = money
+        self.terms = terms
+        self.problems: list[LineProblem] = []
+        self.parse_date = _date_parser()
+        self.buyers: dict[str, BuyerRef] = {}
+        self.journals: dict[tuple[str, str], tuple[bool, bool]] = {}
+        self.balances: dict[str, dict[str, Decimal]] = {}
+
+    # -- problems ----------------------------------------------------------
+
+    def problem(self, line: int, field: str | None, message: str, code: str) -> None:
+        if len(self.problems) >= MAX_PROBLEMS:
+            raise _TooMany
+        self.problems.append(LineProblem(Source(self.name, line), field, message, f"fec.{code}"))
+
+    # -- helpers -------------------------------------------------------------
+
+    def journal(self, code: str, label: str) -> tuple[bool, bool]:
+        """(opening, bank) for a journal code and label."""
+        key = (code, label)
+        known = self.journals.get(key)
+        if known is None:
+            upper, folded = code.strip().upper(), label.casefold()
+            opening = upper in _OPENING_CODES or "nouveau" in folded
+            bank = upper.startswith(_BANK_PREFIXES) or upper == "CA" or any(word in folded for word in _BANK_WORDS)
+            known = (opening, bank and not opening)
+            self.journals[key] = known
+        return known
+
+    def buyer(self, account: str, name: str, own_account: bool) -> BuyerRef:
+        known = self.buyers.get(account)
+        if known is not None:
+            return known
+        mapped = self.mapping.get(account)
+        if mapped is not None:
+            try:
+                identifier = detect_identifier(mapped)
+            except InvalidInput as error:
+                raise InvalidInput(
+                    f"{self.name}: customer_accounts maps account {account!r} to {mapped!r}: {error.message}",
+                    code="fec.invalid_mapping",
+                    field="customer_accounts",
+                    context={"file": self.name, "account": account},
+                ) from None
+            identifiers: tuple[tuple[str, str], ...] = ((identifier.kind.value, identifier.value),)
+        elif own_account:
+            identifiers = find_identifiers(name)
+        else:
+            identifiers = find_identifiers(name, account=account)
+        buyer = BuyerRef(identifiers, account, name or None)
+        self.buyers[account] = buyer
+        return buyer
+
+    def add_balance(self, account: str, money: str, amount: Decimal) -> None:
+        per_currency = self.balances.get(account)
+        if per_currency is None:
+            per_currency = self.balances[account] = {}
+        per_currency[money] = per_currency.get(money, _ZERO) + amount
+
+    def repair(self, fields: list[str], header: _Header, line: int) -> list[str] | None:
+        """A line with too many fields, with the extra ones merged back into the label that held a separator."""
+        if len(fields) > header.width and not fields[-1].strip():
+            fields = fields[:-1]  # a separator ending the line
+            if len(fields) == header.width:
+                return fields
+        extra = len(fields) - header.width
+        if extra > 0:
+            positions = header.positions
+            for label in header.labels:
+                merged = [
+                    *fields[:label],
+                    header.separator.join(fields[label : label + extra + 1]),
+                    *fields[label + extra + 1 :],
+                ]
+                try:
+                    self.parse_date(merged[positions["EcritureDate"]])
+                    if merged[positions["PieceDate"]].strip():
+                        self.parse_date(merged[positions["PieceDate"]])
+                    _amount(merged[positions["Debit"]])
+                    _amount(merged[positions["Credit"]])
+                except ValueError:
+                    continue
+                if merged[positions["CompteNum"]].strip():
+                    return merged
+        self.problem(
+            line,
+            None,
+            f"{len(fields)} fields, the header has {header.width}",
+            "wrong_field_count",
+        )
+        return None
+
+
+def _check_terms(default_terms_days: int) -> timedelta:
+    if isinstance(default_terms_days, bool) or not isinstance(default_terms_days, int) or default_terms_days < 0:
+        raise InvalidInput(
+            f"default_terms_days must be a whole number of days ≥ 0, got {default_terms_days!r}",
+            code="fec.invalid_terms",
+            field="default_terms_days",
+        )
+    return timedelta(days=default_terms_days)
+
+
+def _decode(data: bytes, name: str) -> str:
+    """UTF-8 (with or without byte-order mark), else Windows-1252 or ISO-8859-15 (see the module docstring)."""
+    refuse_binary(data, name, "fec")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    if _C1_BYTES.search(data):
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            pass
+    return data.decode("iso8859_15")  # every byte is a character there
+
+
+def parse_fec(
+    data: bytes,
+    name: str,
+    *,
+    customer_accounts: Mapping[str, str] | None = None,
+    currency: str = "EUR",
+    default_terms_days: int = 30,
+) -> LedgerFile:
+    """Rebuild the customer ledger of a FEC: records from its 411 lines, problems, balances.
+
+    ``customer_accounts`` maps a customer account (``CompAuxNum``, or the
+    ``CompteNum`` of a per-customer 411 account) to its SIREN, SIRET or VAT
+    number; ``currency`` is the accounting currency of the file;
+    ``default_terms_days`` gives invoices a due date (the FEC has none).
+    Raises :class:`~tradecover.domain.errors.InvalidInput` when the file as a
+    whole cannot be read as a FEC.
+    """
+    money = checked_currency(currency)
+    terms = _check_terms(default_terms_days)
+    if len(data) > MAX_FEC_BYTES:
+        raise file_problem(name, f"larger than {MAX_FEC_BYTES} bytes", "fec.too_large")
+    text = _decode(data, name)
+    del data
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    del text
+    first = 0
+    while first < len(lines) and not lines[first].strip():
+        first += 1
+    if first == len(lines):
+        raise file_problem(name, "empty file, no header", "fec.missing_header")
+    header = _Header(lines[first], name)
+    parser = _Parser(name, customer_accounts, money, terms)
+    try:
+        rows = _scan(parser, header, lines, first + 1)
+        del lines
+        records = _rebuild(parser, header, rows)
+    except _TooMany:
+        raise file_problem(
+            name,
+            f"more than {MAX_PROBLEMS} problems, stopped checking: is this a FEC?",
+            "fec.too_many_problems",
+        ) from None
+    result = LedgerFile(name=name, format="fec", records=records, problems=parser.problems)
+    result.problems.sort(key=lambda problem: problem.source.line)
+    for account, per_currency in parser.balances.items():
+        buyer = parser.buyers.get(account) or BuyerRef((), account)
+        for code, balance in per_currency.items():
+            result.balances.append(CustomerBalance(buyer, balance, code))
+    return result
+
+
+class _Entries:
+    """What the non-customer lines of each entry say about its customer lines."""
+
+    def __init__(self) -> None:
+        self.vat_credit: dict[tuple[str, str], Decimal] = {}
+        self.vat_debit: dict[tuple[str, str], Decimal] = {}
+        self.bank: set[tuple[str, str]] = set()
+        self.sales_debit: set[tuple[str, str]] = set()
+        self.customer_debit: dict[tuple[str, str], Decimal] = {}
+        self.customer_credit: dict[tuple[str, str], Decimal] = {}
+
+
+# One customer line kept for the second pass: line number, fields, amount, debit?
+_Row = tuple[int, list[str], Decimal, bool]
+
+
+def _scan(parser: _Parser, header: _Header, lines: list[str], start: int) -> tuple[list[_Row], _Entries]:
+    """First pass: split every line, keep the 411 lines, note what each entry holds."""
+    positions = header.positions
+    width, separator = header.width, header.separator
+    p_journal, p_number, p_account = positions["JournalCode"], positions["EcritureNum"], positions["CompteNum"]
+    p_debit, p_credit = positions["Debit"], positions["Credit"]
+    entries = _Entries()
+    vat_credit, vat_debit = entries.vat_credit, entries.vat_debit
+    customer_debit, customer_credit = entries.customer_debit, entries.customer_credit
+    rows: list[_Row] = []
+    keep = rows.append
+    for index in range(start, len(lines)):
+        line = lines[index]
+        fields = line.split(separator)
+        if len(fields) != width:
+            if not line.strip():
+                continue
+            repaired = parser.repair(fields, header, index + 1)
+            if repaired is None:
+                continue
+            fields = repaired
+        account = fields[p_account].lstrip()
+        if account[:3] == "411":
+            try:
+                debit = _amount(fields[p_debit])
+            except ValueError as error:
+                parser.problem(index + 1, "Debit", str(error), "invalid_amount")
+                continue
+            try:
+                credit = _amount(fields[p_credit])
+            except ValueError as error:
+                parser.problem(index + 1, "Credit", str(error), "invalid_amount")
+                continue
+            if debit and credit:
+                parser.problem(
+                    index + 1,
+                    "Credit",
+                    f"both debit ({fields[p_debit].strip()}) and credit ({fields[p_credit].strip()}) are set",
+                    "debit_and_credit",
+                )
+                parser.add_balance(_account_of(fields, positions), parser.currency, debit - credit)
+                continue
+            net = debit - credit
+            if not net:
+                continue
+            key = (fields[p_journal], fields[p_number])
+            if net > 0:
+                customer_debit[key] = customer_debit.get(key, _ZERO) + net
+                keep((index + 1, fields, net, True))
+            else:
+                customer_credit[key] = customer_credit.get(key, _ZERO) - net
+                keep((index + 1, fields, -net, False))
+        elif account[:3] == "445":
+            raw_debit, raw_credit = fields[p_debit], fields[p_credit]
+            if not (_nonzero(raw_debit) or _nonzero(raw_credit)):
+                continue
+            try:
+                net = -_amount(raw_debit)
+            except ValueError as error:
+                parser.problem(index + 1, "Debit", f"VAT line: {error}", "invalid_amount")
+                continue
+            try:
+                net += _amount(raw_credit)
+            except ValueError as error:
+                parser.problem(index + 1, "Credit", f"VAT line: {error}", "invalid_amount")
+                continue
+            key = (fields[p_journal], fields[p_number])
+            if net > 0:
+                vat_credit[key] = vat_credit.get(key, _ZERO) + net
+            elif net < 0:
+                vat_debit[key] = vat_debit.get(key, _ZERO) - net
+        elif account[:2] in ("51", "53"):
+            if _nonzero(fields[p_debit]) or _nonzero(fields[p_credit]):
+                entries.bank.add((fields[p_journal], fields[p_number]))
+        elif account[:1] == "7" and _nonzero(fields[p_debit]):
+            entries.sales_debit.add((fields[p_journal], fields[p_number]))
+    return rows, entries
+
+
+def _account_of(fields: list[str], positions: Mapping[str, int]) -> str:
+    return fields[positions["CompAuxNum"]].strip() or fields[positions["CompteNum"]].strip()
+
+
+def _letter(raw: str) -> str:
+    return raw.strip().rstrip("*").strip().upper()
+
+
+def _share(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
+    """``total × part / whole`` to the cent; all of it when the part is the whole."""
+    if part == whole:
+        return total
+    return (total * part / whole).quantize(_CENT)
+
+
+def _rebuild(parser: _Parser, header: _Header, scanned: tuple[list[_Row], _Entries]) -> list[LedgerRecord]:
+    """Second pass: one record per 411 line (instalments merged), in file order."""
+    rows, entries = scanned
+    positions = header.positions
+    p_journal, p_journal_label = positions["JournalCode"], positions["JournalLib"]
+    p_number, p_date = positions["EcritureNum"], positions["EcritureDate"]
+    p_account, p_account_label = positions["CompteNum"], positions["CompteLib"]
+    p_aux, p_aux_label = positions["CompAuxNum"], positions["CompAuxLib"]
+    p_piece, p_piece_date, p_label = positions["PieceRef"], positions["PieceDate"], positions["EcritureLib"]
+    p_fx_amount, p_fx = positions["Montantdevise"], positions["Idevise"]
+    p_letter = positions.get("EcritureLet")
+    parse_date = parser.parse_date
+    accounting = parser.currency
+    name = parser.name
+    problem = parser.problem
+
+    def kind_of(fields: list[str], debit: bool) -> tuple[str, bool, bool]:
+        """(what, opening, bank) of a 411 line: what is invoice, reversal, payment, credit_note or settlement."""
+        key = (fields[p_journal], fields[p_number])
+        opening, bank = parser.journal(fields[p_journal], fields[p_journal_label])
+        bank = bank or (not opening and key in entries.bank)
+        if debit:
+            return ("reversal" if bank else "invoice"), opening, bank
+        if opening or bank:
+            return "payment", opening, bank
+        if key in entries.sales_debit or key in entries.vat_debit:
+            return "credit_note", opening, bank
+        return "settlement", opening, bank
+
+    def number_of(fields: list[str], what: str, opening: bool) -> str:
+        piece = fields[p_piece].strip()
+        entry = fields[p_number].strip()
+        if what == "reversal":
+            return f"{piece}-{entry}" if piece else entry
+        if piece:
+            return piece
+        return f"AN-{entry}" if opening else f"{fields[p_journal].strip()}-{entry}"
+
+    # Lettering: the invoice numbers each (customer, letter) holds.
+    lettered: dict[tuple[str, str], list[str]] = {}
+    if p_letter is not None:
+        for _, fields, _, debit in rows:
+            if not debit:
+                continue
+            letter = _letter(fields[p_letter])
+            if not letter:
+                continue
+            what, opening, _ = kind_of(fields, True)
+            number = number_of(fields, what, opening)
+            numbers = lettered.setdefault((_account_of(fields, positions), letter), [])
+            if number not in numbers:
+                numbers.append(number)
+
+    records: list[LedgerRecord] = []
+    merged: dict[tuple[str, str, str, str, str], int] = {}
+    for line, fields, amount, debit in rows:
+        aux = fields[p_aux].strip()
+        if aux:
+            account, label = aux, fields[p_aux_label].strip()
+        else:
+            account, label = fields[p_account].strip(), fields[p_account_label].strip()
+        record_currency, record_amount = accounting, amount
+        fx_code = fields[p_fx].strip().upper()
+        if fx_code and fx_code != accounting:
+            try:
+                fx_amount = abs(_amount(fields[p_fx_amount]))
+            except ValueError as error:
+                parser.add_balance(account, accounting, amount if debit else -amount)
+                problem(line, "Montantdevise", str(error), "invalid_amount")
+                continue
+            if fx_amount:
+                if fx_code not in CURRENCY_MINOR_UNITS:
+                    parser.add_balance(account, accounting, amount if debit else -amount)
+                    problem(line, "Idevise", f"unknown currency {fx_code[:10]!r}", "invalid_currency")
+                    continue
+                record_currency, record_amount = fx_code, fx_amount
+        parser.add_balance(account, record_currency, record_amount if debit else -record_amount)
+        try:
+            entry_date = parse_date(fields[p_date])
+        except ValueError as error:
+            problem(line, "EcritureDate", str(error), "invalid_date")
+            continue
+        piece_date: date | None = None
+        if fields[p_piece_date].strip():
+            try:
+                piece_date = parse_date(fields[p_piece_date])
+            except ValueError as error:
+                problem(line, "PieceDate", str(error), "invalid_date")
+                continue
+        buyer = parser.buyer(account, label, own_account=not aux)
+        what, opening, _ = kind_of(fields, debit)
+        source = Source(name, line)
+        key = (fields[p_journal], fields[p_number])
+        letter = _letter(fields[p_letter]) if p_letter is not None else ""
+        if what in ("payment", "settlement"):
+            invoices = tuple(lettered.get((account, letter), ())) if letter else ()
+            reference = " ".join(part for part in (fields[p_piece].strip(), fields[p_label].strip()) if part)
+            received = (piece_date or entry_date) if opening else entry_date
+            records.append(
+                PaymentRecord(source, buyer, received, record_amount, record_currency, reference or None, invoices)
+            )
+            continue
+        issued = piece_date or entry_date
+        number = number_of(fields, what, opening)
+        vat = _ZERO
+        if what == "invoice" and not opening:
+            vat_total = entries.vat_credit.get(key, _ZERO) - entries.vat_debit.get(key, _ZERO)
+            if vat_total > 0:
+                vat = _share(vat_total, amount, entries.customer_debit[key])
+        elif what == "credit_note":
+            vat_total = entries.vat_debit.get(key, _ZERO) - entries.vat_credit.get(key, _ZERO)
+            if vat_total > 0:
+                vat = _share(vat_total, amount, entries.customer_credit[key])
+        if vat > amount:
+            vat = _ZERO
+        if record_currency != accounting and vat:
+            quantum = Decimal(1).scaleb(-CURRENCY_MINOR_UNITS[record_currency])
+            vat = (vat * record_amount / amount).quantize(quantum)
+        if what == "credit_note":
+            invoices = tuple(lettered.get((account, letter), ())) if letter else ()
+            records.append(
+                InvoiceRecord(
+                    source,
+                    RecordKind.CREDIT_NOTE,
+                    buyer,
+                    number,
+                    issued,
+                    issued,
+                    None,
+                    record_amount - vat,
+                    vat,
+                    record_currency,
+                    invoice_reference=invoices[0] if len(invoices) == 1 else None,
+                )
+            )
+            continue
+        due = issued if what == "reversal" else issued + parser.terms
+        merge_key = (key[0], key[1], account, number, record_currency)
+        earlier = merged.get(merge_key)
+        if earlier is not None:
+            first = records[earlier]
+            assert isinstance(first, InvoiceRecord)
+            records[earlier] = replace(
+                first,
+                amount_excl_vat=first.amount_excl_vat + record_amount - vat,
+                vat_amount=first.vat_amount + vat,
+            )
+            continue
+        merged[merge_key] = len(records)
+        records.append(
+            InvoiceRecord(
+                source,
+                RecordKind.INVOICE,
+                buyer,
+                number,
+                issued,
+                issued,
+                due,
+                record_amount - vat,
+                vat,
+                record_currency,
+            )
+        )
+    return records
+
+
+def parse_customer_mapping(data: bytes, name: str) -> dict[str, str]:
+    """Read a customer mapping CSV: header ``account,identifier`` (``,`` or ``;``), one customer a line.
+
+    ``identifier`` is a SIREN, SIRET or VAT number (its kind is told from its
+    shape, its check digit verified); the result maps each account to the
+    canonical identifier. Other columns (a name, say) are ignored. The first
+    bad line raises :class:`~tradecover.domain.errors.InvalidInput` naming
+    the file, line and field; so does an account mapped twice to different
+    identifiers.
+    """
+    if len(data) > MAX_MAPPING_BYTES:
+        raise file_problem(name, f"larger than {MAX_MAPPING_BYTES} bytes", "fec.mapping_too_large")
+    text = decode_text(data, name, "cp1252", "fec.mapping")
+    first_line = text.lstrip("\r\n").split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+    def bad(line: int, field: str | None, message: str, code: str) -> InvalidInput:
+        where = f"{name}, line {line}" + (f", field {field}" if field else "")
+        return InvalidInput(f"{where}: {message}", code=code, field=field, context={"file": name, "line": line})
+
+    mapping: dict[str, str] = {}
+    first_lines: dict[str, int] = {}
+    try:
+        header: list[str] | None = None
+        while header is None:
+            cells = next(reader, None)
+            if cells is None:
+                raise file_problem(name, "empty file, no header", "fec.mapping_missing_column", field="account")
+            if any(cell.strip() for cell in cells):
+                header = cells
+        columns = [cell.strip().lstrip("\ufeff").strip().casefold() for cell in header]
+        for column in ("account", "identifier"):
+            if column not in columns:
+                raise bad(reader.line_num, column, f"missing column {column!r}", "fec.mapping_missing_column")
+        p_account, p_identifier = columns.index("account"), columns.index("identifier")
+        for cells in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) <= max(p_account, p_identifier):
+                raise bad(line, None, f"{len(cells)} fields, the header has {len(header)}", "fec.mapping_bad_line")
+            account, raw = cells[p_account].strip(), cells[p_identifier].strip()
+            if not account:
+                raise bad(line, "account", "missing account", "fec.mapping_missing_field")
+            if not raw:
+                raise bad(line, "identifier", "missing identifier", "fec.mapping_missing_field")
+            try:
+                value = detect_identifier(raw).value
+            except InvalidInput as error:
+                raise bad(line, "identifier", error.message, "fec.mapping_invalid_identifier") from None
+            if mapping.get(account, value) != value:
+                raise bad(
+                    line,
+                    "account",
+                    f"account {account!r} already mapped to {mapping[account]} on line {first_lines[account]}",
+                    "fec.mapping_duplicate",
+                )
+            mapping[account] = value
+            first_lines.setdefault(account, line)
+    except csv.Error as error:
+        raise bad(reader.line_num, None, f"unreadable CSV ({error})", "fec.mapping_bad_line") from None
+    return mapping

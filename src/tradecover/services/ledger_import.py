@@ -1,0 +1,484 @@
+"""Importing a ledger file (CSV, FEC, e-invoices) into a policy's ledger.
+
+The parsers read; this maps each customer to a buyer (by SIREN, SIRET, VAT
+or another identifier found in the file or in a mapping file; a customer
+named by a valid identifier the platform does not know yet is created and
+added to the insured's book), checks every record, and reports per line
+what was created, skipped as a duplicate, or refused and why. A file
+applies wholly or not at all unless partial application is asked for; a dry
+run reports without writing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from tradecover.domain.errors import DomainError, InvalidInput
+from tradecover.domain.identifiers import CompanyIdentifier, IdentifierKind, parse_identifier, siren_of
+from tradecover.domain.money import Money
+from tradecover.domain.money import currency as checked_currency
+from tradecover.domain.periods import Clock
+from tradecover.domain.policies import Policy
+from tradecover.domain.receivables import Dispute, EntryKind, Invoice, Payment, settle
+from tradecover.ingest.ledger_records import (
+    BuyerRef,
+    DisputeRecord,
+    InvoiceRecord,
+    LedgerFile,
+    PaymentRecord,
+    RecordKind,
+)
+from tradecover.services.authorization import Actor
+from tradecover.services.buyers import add_buyer
+from tradecover.services.ledger import (
+    build_invoice,
+    build_payment,
+    payment_dedupe_key,
+    policy_to_act_on,
+    refresh_balances,
+    same_content,
+)
+from tradecover.services.ledger_ports import FactorAssignment, ImportRecord
+from tradecover.services.ports import UnitOfWork
+from tradecover.services.recording import new_id, record
+
+MAX_REPORTED_LINES = 10_000
+
+
+@dataclass(frozen=True)
+class ImportLine:
+    file: str
+    line: int
+    kind: str
+    reference: str | None
+    outcome: str  # created, duplicate, refused
+    code: str | None = None
+    field: str | None = None
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    customer: str
+    buyer_id: str | None
+    file_balance: Money
+    ledger_balance: Money | None
+
+    @property
+    def matches(self) -> bool:
+        return self.ledger_balance is not None and self.ledger_balance == self.file_balance
+
+
+@dataclass
+class ImportReport:
+    file: str
+    format: str
+    policy_id: str
+    dry_run: bool
+    partial: bool
+    applied: bool = False
+    created: int = 0
+    duplicates: int = 0
+    refused: int = 0
+    buyers_created: int = 0
+    lines: list[ImportLine] = field(default_factory=list)
+    unmapped_customers: list[dict[str, str | None]] = field(default_factory=list)
+    reconciliation: list[Reconciliation] = field(default_factory=list)
+    import_id: str | None = None
+
+    def add(self, line: ImportLine) -> None:
+        if line.outcome == "created":
+            self.created += 1
+        elif line.outcome == "duplicate":
+            self.duplicates += 1
+        else:
+            self.refused += 1
+        if len(self.lines) < MAX_REPORTED_LINES or line.outcome == "refused":
+            self.lines.append(line)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "format": self.format,
+            "policy_id": self.policy_id,
+            "dry_run": self.dry_run,
+            "partial": self.partial,
+            "applied": self.applied,
+            "created": self.created,
+            "duplicates": self.duplicates,
+            "refused": self.refused,
+            "buyers_created": self.buyers_created,
+            "unmapped_customers": self.unmapped_customers,
+            "reconciliation": [
+                {
+                    "customer": r.customer,
+                    "buyer_id": r.buyer_id,
+                    "file_balance": r.file_balance.to_json(),
+                    "ledger_balance": None if r.ledger_balance is None else r.ledger_balance.to_json(),
+                    "matches": r.matches,
+                }
+                for r in self.reconciliation
+            ],
+            "lines": [line.to_dict() for line in self.lines],
+            "import_id": self.import_id,
+        }
+
+
+def _ref_key(ref: BuyerRef) -> tuple[Any, ...]:
+    return (ref.identifiers, ref.account, ref.name)
+
+
+class BuyerMapper:
+    """Finds (or creates) the buyer a file's customer names, once per customer."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock, actor: Actor, policy: Policy, *, create: bool) -> None:
+        self.uow = uow
+        self.clock = clock
+        self.actor = actor
+        self.policy = policy
+        self.create = create
+        self.cache: dict[tuple[Any, ...], str | None] = {}
+        self.errors: dict[tuple[Any, ...], InvalidInput] = {}
+        self.created = 0
+        self.would_create: set[tuple[Any, ...]] = set()
+
+    def prefetch(self, refs: list[BuyerRef]) -> None:
+        """One query per 500 SIRENs instead of one per customer (large FEC files)."""
+        sirens: dict[str, list[BuyerRef]] = defaultdict(list)
+        for ref in refs:
+            for kind, value in ref.identifiers:
+                try:
+                    siren = siren_of(parse_identifier(kind, value))
+                except InvalidInput:
+                    continue
+                if siren:
+                    sirens[siren].append(ref)
+                    break
+        found = self.uow.buyers.by_sirens(list(sirens))
+        for siren, buyer_id in found.items():
+            for ref in sirens[siren]:
+                self.cache[_ref_key(ref)] = buyer_id
+
+    def buyer_id(self, ref: BuyerRef) -> str | None:
+        key = _ref_key(ref)
+        if key in self.cache:
+            return self.cache[key]
+        if key in self.errors:
+            raise self.errors[key]
+        try:
+            identifiers: list[CompanyIdentifier] = [parse_identifier(kind, value) for kind, value in ref.identifiers]
+        except InvalidInput as error:
+            self.errors[key] = error
+            raise
+        found = self.uow.buyers.find_by_identifiers(identifiers) if identifiers else []
+        buyer_id: str | None
+        if found:
+            buyer_id = found[0].id
+        elif identifiers and self.create:
+            buyer_id = self._create(ref, identifiers)
+        else:
+            buyer_id = None
+        self.cache[key] = buyer_id
+        return buyer_id
+
+    def _create(self, ref: BuyerRef, identifiers: list[CompanyIdentifier]) -> str:
+        country = ref.country or ("FR" if any(siren_of(i) for i in identifiers) else None)
+        if country is None:
+            vat = next((i for i in identifiers if i.kind is IdentifierKind.VAT), None)
+            country = vat.value[:2] if vat is not None else "FR"
+        if country == "EL":
+            country = "GR"
+        buyer, created = add_buyer(
+            self.uow,
+            self.clock,
+            self.actor,
+            identifiers=[(i.kind.value, i.value) for i in identifiers],
+            legal_name=(ref.name or ref.label())[:200],
+            country=country,
+            organisation_id=self.policy.policyholder_id,
+            customer_reference=ref.account,
+        )
+        self.created += int(created)
+        return buyer.id
+
+    def ensure_in_book(self, buyer_id: str) -> None:
+        if self.uow.buyers.book_entry(self.policy.policyholder_id, buyer_id) is None:
+            buyer = self.uow.buyers.get(buyer_id)
+            assert buyer is not None
+            add_buyer(
+                self.uow,
+                self.clock,
+                self.actor,
+                identifiers=[(i.kind.value, i.value) for i in buyer.identifiers],
+                legal_name=buyer.legal_name,
+                country=buyer.country,
+                organisation_id=self.policy.policyholder_id,
+            )
+
+
+def import_ledger(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: Actor,
+    *,
+    policy_id: str,
+    parsed: LedgerFile,
+    content: bytes,
+    dry_run: bool = False,
+    partial: bool = False,
+    create_buyers: bool = True,
+) -> ImportReport:
+    """Check every record of ``parsed`` and, unless dry-run (or refused lines without ``partial``), record them.
+
+    The caller commits: on an exception nothing of the file is kept.
+    """
+    policy = policy_to_act_on(uow, actor, policy_id)
+    report = ImportReport(parsed.name, parsed.format, policy.id, dry_run, partial)
+    by = actor.audit_label(policy.policyholder_id)
+    for problem in parsed.problems:
+        report.add(
+            ImportLine(problem.source.file, problem.source.line, "line", None, "refused", problem.code, problem.field,
+                       problem.message)
+        )  # fmt: skip
+    mapper = BuyerMapper(uow, clock, actor, policy, create=create_buyers and not dry_run)
+    refs = [r.buyer for r in parsed.records] + [b.buyer for b in parsed.balances]
+    mapper.prefetch(refs)
+    existing = uow.ledger.invoice_keys(policy.id)
+    existing_payments = uow.ledger.payment_keys(policy.id)
+    open_disputes = {(d.buyer_id, d.invoice_number): d for d in uow.ledger.disputes(policy.id) if d.resolved_on is None}
+    new_invoices: list[Invoice] = []
+    new_payments: list[tuple[Payment, str]] = []
+    new_disputes: list[Dispute] = []
+    resolutions: list[tuple[str, date]] = []
+    assignments: list[tuple[Invoice, str]] = []
+    order_closures: dict[str, list[tuple[str, date]]] = defaultdict(list)
+    touched: set[str] = set()
+    unmapped: dict[tuple[Any, ...], BuyerRef] = {}
+    fake_ids: dict[tuple[Any, ...], str] = {}
+
+    def resolve(ref: BuyerRef) -> str | None:
+        bid = mapper.buyer_id(ref)
+        if bid is None and ref.identifiers and dry_run and create_buyers:
+            return fake_ids.setdefault(_ref_key(ref), f"new:{ref.label()}")
+        return bid
+
+    for rec in parsed.records:
+        src = rec.source
+        kind = rec.kind.value if not isinstance(rec, PaymentRecord) else "payment"
+        reference = rec.number if isinstance(rec, InvoiceRecord) else (
+            rec.reference if isinstance(rec, PaymentRecord) else rec.invoice_number
+        )  # fmt: skip
+        try:
+            buyer_id = resolve(rec.buyer)
+            if buyer_id is None:
+                unmapped[_ref_key(rec.buyer)] = rec.buyer
+                raise InvalidInput(
+                    f"customer {rec.buyer.label()} is not mapped to a buyer: give its SIREN or VAT number "
+                    "(in the file or a mapping file)",
+                    code="ledger.unmapped_customer",
+                    field="customer",
+                )
+            if isinstance(rec, InvoiceRecord):
+                entry_kind = EntryKind.INVOICE if rec.kind is RecordKind.INVOICE else EntryKind.CREDIT_NOTE
+                cur = checked_currency(rec.currency)
+                invoice = build_invoice(
+                    policy_id=policy.id,
+                    buyer_id=buyer_id,
+                    kind=entry_kind,
+                    number=rec.number,
+                    issue_date=rec.issue_date,
+                    delivery_date=rec.delivery_date,
+                    due_date=rec.due_date,
+                    amount_excl_vat=Money.of(rec.amount_excl_vat, cur),
+                    vat_amount=Money.of(rec.vat_amount, cur),
+                    invoice_reference=rec.invoice_reference,
+                    order_reference=rec.order_reference,
+                    source=f"{parsed.format}:{src.file}:{src.line}",
+                    by=by,
+                    clock=clock,
+                )
+                key = (buyer_id, entry_kind.value, invoice.number)
+                known = existing.get(key)
+                if known is not None:
+                    if not same_content(known, invoice):
+                        raise InvalidInput(
+                            f"{entry_kind.value.replace('_', ' ')} {invoice.number} was already recorded with other "
+                            "content; correct it with a credit note or a reversal",
+                            code="ledger.conflicting_resend",
+                            field="number",
+                        )
+                    report.add(ImportLine(src.file, src.line, kind, reference, "duplicate"))
+                    continue
+                existing[key] = invoice
+                new_invoices.append(invoice)
+                if rec.factor:
+                    assignments.append((invoice, rec.factor.strip()[:200]))
+                if invoice.order_reference:
+                    order_closures[buyer_id].append((invoice.order_reference, invoice.issue_date))
+            elif isinstance(rec, PaymentRecord):
+                cur = checked_currency(rec.currency)
+                payment = build_payment(
+                    policy_id=policy.id,
+                    buyer_id=buyer_id,
+                    amount=Money.of(rec.amount, cur),
+                    received_on=rec.received_on,
+                    reference=rec.reference,
+                    invoices=rec.invoices,
+                    source=f"{parsed.format}:{src.file}:{src.line}",
+                    by=by,
+                    clock=clock,
+                )
+                dedupe = payment_dedupe_key(payment)
+                if not payment.reference:
+                    dedupe += f"|{src.file}:{src.line}"
+                if (buyer_id, dedupe) in existing_payments:
+                    report.add(ImportLine(src.file, src.line, kind, reference, "duplicate"))
+                    continue
+                existing_payments.add((buyer_id, dedupe))
+                new_payments.append((payment, dedupe))
+            else:
+                assert isinstance(rec, DisputeRecord)
+                if (buyer_id, EntryKind.INVOICE.value, rec.invoice_number) not in existing:
+                    raise InvalidInput(
+                        f"invoice {rec.invoice_number} is not in the ledger", code="ledger.unknown_invoice",
+                        field="invoice",
+                    )  # fmt: skip
+                current = open_disputes.get((buyer_id, rec.invoice_number))
+                if rec.kind is RecordKind.DISPUTE:
+                    if current is not None:
+                        report.add(ImportLine(src.file, src.line, kind, reference, "duplicate"))
+                        continue
+                    dispute = Dispute(new_id(), policy.id, buyer_id, rec.invoice_number, rec.on, rec.reason)
+                    open_disputes[(buyer_id, rec.invoice_number)] = dispute
+                    new_disputes.append(dispute)
+                else:
+                    if current is None:
+                        raise InvalidInput(
+                            f"no open dispute on invoice {rec.invoice_number}", code="dispute.not_found",
+                            field="invoice",
+                        )  # fmt: skip
+                    if rec.on < current.opened_on:
+                        raise InvalidInput(
+                            "a dispute cannot be resolved before it was opened", code="dispute.bad_date", field="date"
+                        )
+                    del open_disputes[(buyer_id, rec.invoice_number)]
+                    resolutions.append((current.id, rec.on))
+            touched.add(buyer_id)
+            report.add(ImportLine(src.file, src.line, kind, reference, "created"))
+        except DomainError as error:
+            report.add(ImportLine(src.file, src.line, kind, reference, "refused", error.code, error.field, str(error)))
+
+    report.unmapped_customers = [
+        {
+            "account": ref.account,
+            "name": ref.name,
+            "identifiers": " ".join(f"{k}:{v}" for k, v in ref.identifiers) or None,
+        }
+        for ref in unmapped.values()
+    ]
+    report.buyers_created = mapper.created if not dry_run else len(fake_ids)
+    apply = not dry_run and (partial or report.refused == 0)
+    if apply:
+        # Disputes reference resolutions recorded in the same file: apply in file order per kind.
+        uow.ledger.add_invoices(new_invoices)
+        uow.ledger.add_payments(new_payments)
+        for dispute in new_disputes:
+            uow.ledger.add_dispute(dispute, by=by, at=clock.now())
+        for dispute_id, on in resolutions:
+            uow.ledger.resolve_dispute(dispute_id, on)
+        for invoice, factor in assignments:
+            uow.ledger.assign_to_factor(FactorAssignment(new_id(), invoice.id, factor, invoice.issue_date), by=by,
+                                        at=clock.now())  # fmt: skip
+        for buyer_id, closures in order_closures.items():
+            for reference, on in closures:
+                uow.ledger.close_orders(policy.id, buyer_id, [reference], on)
+        for buyer_id in touched:
+            if not buyer_id.startswith("new:"):
+                mapper.ensure_in_book(buyer_id)
+        refresh_balances(uow, clock, policy.id, sorted(touched))
+        report.applied = True
+    report.reconciliation = _reconcile(uow, parsed, mapper, policy, new_invoices, new_payments, apply, fake_ids)
+    if apply:
+        report.import_id = new_id()
+        summary = report.to_dict()
+        summary["lines"] = [line.to_dict() for line in report.lines if line.outcome == "refused"][:1000]
+        uow.ledger.add_import(
+            ImportRecord(
+                id=report.import_id,
+                policy_id=policy.id,
+                file_name=parsed.name,
+                format=parsed.format,
+                sha256=hashlib.sha256(content).hexdigest(),
+                created=report.created,
+                duplicates=report.duplicates,
+                refused=report.refused,
+                report=summary,
+                imported_by=by,
+                imported_at=clock.now(),
+            )
+        )
+        record(
+            uow, clock, actor, tenant=policy.policyholder_id, action="ledger.imported", object_type="ledger_import",
+            object_id=report.import_id,
+            summary={"file": parsed.name, "format": parsed.format, "sha256": hashlib.sha256(content).hexdigest(),
+                     "created": report.created, "duplicates": report.duplicates, "refused": report.refused,
+                     "partial": partial},
+        )  # fmt: skip
+        from tradecover.services.alerts import check_alerts
+
+        check_alerts(uow, clock, policy, on=clock.today(), buyer_ids=sorted(touched))
+    return report
+
+
+def _reconcile(
+    uow: UnitOfWork,
+    parsed: LedgerFile,
+    mapper: BuyerMapper,
+    policy: Policy,
+    new_invoices: list[Invoice],
+    new_payments: list[tuple[Payment, str]],
+    applied: bool,
+    fake_ids: dict[tuple[Any, ...], str],
+) -> list[Reconciliation]:
+    """The file's stated customer balances against the ledger's (FEC: debit − credit on the 411 account)."""
+    if not parsed.balances:
+        return []
+    out: list[Reconciliation] = []
+    ids: dict[str, list[Any]] = {}
+    for balance in parsed.balances:
+        key = _ref_key(balance.buyer)
+        bid = mapper.cache.get(key) or fake_ids.get(key)
+        ids.setdefault(bid or "", []).append(balance)
+    real_ids = [b for b in ids if b and not b.startswith("new:")]
+    invoices, payments = uow.ledger.entries(policy.id, real_ids) if applied else ({}, {})
+    if not applied:
+        invoices = defaultdict(list)
+        payments = defaultdict(list)
+        stored_i, stored_p = uow.ledger.entries(policy.id, real_ids)
+        for bid, items in stored_i.items():
+            invoices[bid].extend(items)
+        for bid, pitems in stored_p.items():
+            payments[bid].extend(pitems)
+        for inv in new_invoices:
+            invoices[inv.buyer_id].append(inv)
+        for pay, _ in new_payments:
+            payments[pay.buyer_id].append(pay)
+    reversed_ids = uow.ledger.reversed_ids(policy.id)
+    for bid, balances in ids.items():
+        for balance in balances:
+            cur = checked_currency(balance.currency)
+            file_balance = Money.of(balance.balance, cur)
+            ledger: Money | None = None
+            if bid:
+                settlement = settle(invoices.get(bid, []), payments.get(bid, []), on=date.max,
+                                    reversed_ids=reversed_ids).get(cur)  # fmt: skip
+                ledger = Money.from_minor(0 if settlement is None else settlement.balance_minor(), cur)
+            out.append(Reconciliation(balance.buyer.label(), bid or None, file_balance, ledger))
+    return out
