@@ -32,6 +32,15 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=20 * 1_048_576, ge=1024)
     idempotency_hours: int = Field(default=24, ge=1)
     page_size_max: int = Field(default=500, ge=1)
+    # Alert delivery: an SMTP relay for e-mail (none: e-mails wait in the outbox), and the outbox's pace.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = "alertes@tradecover.invalid"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    alert_dispatch_seconds: int = Field(default=30, ge=0, description="0: the server does not deliver alerts")
+    webhook_allow_private_networks: bool = True
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -272,6 +272,8 @@ def test_silent_server_times_out_as_a_transient_failure() -> None:
         ({"subject": "Alerte\r\nBcc: espion@evil.example"}, "email.bad_header", "subject"),
         ({"subject": "Alerte\nBcc: espion@evil.example"}, "email.bad_header", "subject"),
         ({"subject": "Alerte\rBcc: espion@evil.example"}, "email.bad_header", "subject"),
+        ({"subject": "Alerte\u2028Bcc: espion@evil.example"}, "email.bad_header", "subject"),
+        ({"subject": "Alerte\x00"}, "email.bad_header", "subject"),
         ({"subject": "   "}, "email.bad_header", "subject"),
         ({"message_id_domain": "x.example>\r\nBcc: espion@evil.example"}, "email.bad_header", "message_id_domain"),
         ({"message_id_domain": "pas un domaine"}, "email.bad_header", "message_id_domain"),

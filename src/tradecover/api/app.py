@@ -2,22 +2,56 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from tradecover import __version__
 from tradecover.api.middleware import BodySizeLimit, Idempotency, upload_aware_limit
 from tradecover.api.problems import install_handlers
-from tradecover.api.routes import api_keys, audit, auth, buyers, health, limits, organisations, policies, risk
+from tradecover.api.routes import (
+    alerts,
+    api_keys,
+    audit,
+    auth,
+    buyers,
+    health,
+    limits,
+    organisations,
+    policies,
+    receivables,
+    risk,
+)
 from tradecover.bootstrap import Container, build
 from tradecover.config import Settings
+from tradecover.notify.dispatcher import BackgroundDispatcher
 from tradecover.web.pages import router as web_router
 
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, container: Container | None = None, *, deliver_alerts: bool = False
+) -> FastAPI:
     container = container or build(settings)
+    built = container
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        interval = built.settings.alert_dispatch_seconds
+        dispatcher = None
+        if deliver_alerts and interval > 0:
+            dispatcher = BackgroundDispatcher(built.uow, built.clock, built.settings, interval)
+            dispatcher.start()
+        try:
+            yield
+        finally:
+            if dispatcher is not None:
+                dispatcher.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="tradecover",
         version=__version__,
         summary="Trade credit insurance platform (assurance-crédit) API",
@@ -28,7 +62,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     app.state.container = container
     install_handlers(app)
-    for module in (auth, organisations, api_keys, buyers, policies, limits, risk, audit, health):
+    for module in (auth, organisations, api_keys, buyers, policies, limits, risk, receivables, alerts, audit, health):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(web_router)
     # Outermost first: the size limit guards everything, idempotency sees bounded bodies.

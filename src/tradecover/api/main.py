@@ -4,4 +4,5 @@ from __future__ import annotations
 
 from tradecover.api.app import create_app
 
-app = create_app()
+# The served application delivers the alert outbox in the background (tests build apps without it).
+app = create_app(deliver_alerts=True)

@@ -13,7 +13,7 @@ from tradecover.domain.buyers import Buyer
 from tradecover.domain.credit_limits import LimitDecision, LimitRequest
 from tradecover.domain.financials import FinancialStatement
 from tradecover.domain.money import Money
-from tradecover.domain.monitoring import Alert, GradeRecord
+from tradecover.domain.monitoring import GradeRecord
 from tradecover.domain.parties import (
     ApiKey,
     Mandate,
@@ -478,28 +478,6 @@ class LegalEventOut(BaseModel):
     reference: str
     resulting_status: str | None
     insolvency_deadlines: list[dict[str, Any]]
-
-
-class AlertOut(BaseModel):
-    id: str
-    organisation_id: str
-    kind: str
-    buyer_id: str | None
-    message: str
-    due_date: date | None
-    created_at: datetime
-
-    @classmethod
-    def of(cls, a: Alert) -> AlertOut:
-        return cls(
-            id=a.id,
-            organisation_id=a.organisation_id,
-            kind=a.kind.value,
-            buyer_id=a.buyer_id,
-            message=a.message,
-            due_date=a.due_date,
-            created_at=a.created_at,
-        )
 
 
 def reason_out(code: str) -> dict[str, str]:

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tradecover.bootstrap import Container, build
+from tradecover.cli.ledger import register as register_ledger_commands
 from tradecover.cli.limits import register as register_limit_commands
 from tradecover.cli.risk import progress_bar
 from tradecover.cli.risk import register as register_risk_commands
@@ -261,6 +262,7 @@ def organisations_list(as_json: JsonOption = False) -> None:
 
 
 register_risk_commands(app, _container)
+register_ledger_commands(app, _container)
 register_simulate_command(app)
 register_limit_commands(app, _container)
 

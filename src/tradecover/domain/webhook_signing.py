@@ -5,7 +5,7 @@ A delivery carries three headers: the Unix time it was signed at
 the signature (:data:`SIGNATURE_HEADER`)::
 
     X-Tradecover-Timestamp: 1773568800
-    X-Tradecover-Signature: v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd
+    X-Tradecover-Signature: v1=<64 hex digits>
     X-Tradecover-Event-Id: 0b1e…
 
 The signature is ``"v1=" + hex(HMAC-SHA256(secret, b"<timestamp>." + body))``.
@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from collections.abc import Sequence
 from datetime import timedelta
+from secrets import token_urlsafe
 
 from tradecover.domain.errors import InvalidInput
 
@@ -102,16 +102,16 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return _PREFIX + _mac(key, timestamp, body)
 
 
-def sign_many(secrets_: Sequence[str], timestamp: int, body: bytes) -> str:
+def sign_many(secrets: Sequence[str], timestamp: int, body: bytes) -> str:
     """The signature header's value for several secrets (rotation): ``v1=<a>,v1=<b>``.
 
     The first secret is the current one; duplicates are signed once.
     """
-    if isinstance(secrets_, str) or not secrets_:
+    if isinstance(secrets, str) or not secrets:
         raise InvalidInput(
             "give a non-empty sequence of secrets (not a single string)", code="webhook.bad_secret", field="secret"
         )
-    distinct = list(dict.fromkeys(secrets_))
+    distinct = list(dict.fromkeys(secrets))
     return ",".join(sign(secret, timestamp, body) for secret in distinct)
 
 
@@ -214,4 +214,4 @@ def retry_delay(attempt: int, *, base_seconds: int = 30, cap_seconds: int = 6 * 
 
 def new_secret() -> str:
     """A fresh signing secret: 32 random bytes, URL-safe base64 (43 characters)."""
-    return secrets.token_urlsafe(32)
+    return token_urlsafe(32)

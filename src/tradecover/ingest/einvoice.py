@@ -660,7 +660,8 @@ class _Reader:
         if not candidates:
             return Decimal("0")
         in_currency = [element for element in candidates if (element.get("currencyID") or "").strip() == currency]
-        unmarked = [element for element in candidates if element.get("currencyID") is None]
+        # Without BT-5 (already a problem), any VAT total is read, for its own problems only.
+        unmarked = [element for element in candidates if element.get("currencyID") is None or currency is None]
         chosen = in_currency[0] if in_currency else unmarked[0] if unmarked else None
         if chosen is None:
             self.problem(

@@ -101,15 +101,17 @@ code ``fec.*``; more than :data:`MAX_PROBLEMS` refuse the file.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
+from itertools import islice
 
 from tradecover.domain.errors import InvalidInput
-from tradecover.domain.identifiers import detect_identifier, parse_identifier
+from tradecover.domain.identifiers import IdentifierKind, detect_identifier, parse_identifier
 from tradecover.domain.money import CURRENCY_MINOR_UNITS
 from tradecover.domain.money import currency as checked_currency
 from tradecover.ingest.ledger_csv import decode_text, refuse_binary
@@ -174,18 +176,31 @@ _LABELS = ("EcritureLib", "CompAuxLib", "CompteLib", "JournalLib")
 _C1_BYTES = re.compile(rb"[\x80-\x9f]")
 _ZERO = Decimal(0)
 _CENT = Decimal("0.01")
-_AMOUNT = re.compile(r"([+-]?) *([0-9]{1,20})(?:[.,]([0-9]{0,6}))? *(-?)")
+_AMOUNT = re.compile(r"([+-]?) *0*([0-9]{1,20})(?:[.,]([0-9]{0,6}))? *(-?)")
+_PLAIN_AMOUNT = re.compile(r"[0-9]{1,20}(?:[.,][0-9]{1,6})?")
+#: Stripped from an amount, these leave nothing when it is zero ("0,00", " 000,00", "-0").
+_ZERO_CHARS = " +-0.,"
 _OPENING_CODES = frozenset({"AN", "RAN", "ANO", "ANX"})
 _BANK_PREFIXES = ("BQ", "BAN", "BNK", "CAI")
 _BANK_WORDS = ("banque", "bank", "caisse")
 
 _VAT_FR = re.compile(r"(?<![0-9A-Z])FR ?[0-9A-HJ-NP-Z]{2} ?[0-9]{3} ?[0-9]{3} ?[0-9]{3}(?![0-9])")
+# Country code, then the number: Austria's starts with U, Spain's may start
+# with a letter, the others with a digit (so that "SIREN 7…" is no Slovenian VAT).
 _VAT_EU = re.compile(
-    r"(?<![0-9A-Z])(?:AT|BE|BG|CY|CZ|DE|DK|EE|EL|ES|FI|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|XI)"
-    r" ?[0-9A-Z][0-9A-Z ]{6,13}[0-9A-Z](?![0-9A-Z])"
+    r"(?<![0-9A-Z])(?:ATU|ES ?[0-9A-Z]|(?:BE|BG|CY|CZ|DE|DK|EE|EL|FI|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|XI)"
+    r" ?[0-9])(?:[0-9A-Z]| (?=[0-9])){6,14}(?![0-9A-Z])"
 )
 _SIRET = re.compile(r"(?<![0-9A-Z])[0-9]{3} ?[0-9]{3} ?[0-9]{3} ?[0-9]{5}(?![0-9A-Z])")
 _SIREN = re.compile(r"(?<![0-9A-Z])[0-9]{3} ?[0-9]{3} ?[0-9]{3}(?![0-9A-Z])")
+#: What every identifier above holds: seven digits in a row (spaces allowed).
+_DIGIT_RUN = re.compile(r"[0-9](?: ?[0-9]){6}")
+_IDENTIFIER_PATTERNS = (
+    (_VAT_FR, IdentifierKind.VAT_FR),
+    (_VAT_EU, IdentifierKind.VAT),
+    (_SIRET, IdentifierKind.SIRET),
+    (_SIREN, IdentifierKind.SIREN),
+)
 
 
 class _TooMany(Exception):
@@ -195,6 +210,8 @@ class _TooMany(Exception):
 def _amount(raw: str) -> Decimal:
     """A FEC amount; ValueError when it is none."""
     text = raw.strip()
+    if _PLAIN_AMOUNT.fullmatch(text):
+        return Decimal(text.replace(",", "."))
     if not text:
         return _ZERO
     match = _AMOUNT.fullmatch(text)
@@ -205,11 +222,6 @@ def _amount(raw: str) -> Decimal:
         raise ValueError(f"{raw.strip()[:40]!r} has two signs")
     value = Decimal(f"{whole}.{fraction}") if fraction else Decimal(whole)
     return -value if sign == "-" or trailing else value
-
-
-def _nonzero(raw: str) -> bool:
-    """Whether an amount not otherwise read is non-zero (unreadable counts as non-zero)."""
-    return bool(raw.strip(" +-0.,"))
 
 
 def _date_parser() -> Callable[[str], date]:
@@ -251,34 +263,32 @@ def _date_parser() -> Callable[[str], date]:
 def find_identifiers(*texts: str, account: str | None = None) -> tuple[tuple[str, str], ...]:
     """Checksum-valid SIREN, SIRET and VAT numbers written in labels (and in an account number).
 
-    VAT numbers first, then SIRETs, then SIRENs; a number is read once (the
-    SIREN inside a SIRET or a French VAT number is not reported again). In
-    ``account`` a 9- or 14-digit number starting with ``00`` is taken for a
+    VAT numbers first, then SIRETs, then SIRENs; a valid number is read once
+    (the SIREN inside a SIRET or a French VAT number is not reported again).
+    In ``account`` a SIREN or SIRET starting with ``00`` is taken for a
     zero-padded counter, not an identifier.
     """
     found: list[tuple[str, str]] = []
-
-    def add(kind: str, raw: str) -> None:
-        try:
-            identifier = parse_identifier(kind, raw)
-        except InvalidInput:
-            return
-        pair = (identifier.kind.value, identifier.value)
-        if pair not in found:
-            found.append(pair)
-
-    sources = [(text.upper(), False) for text in texts if text]
+    sources = [(text, False) for text in texts if text]
     if account:
-        sources.append((account.upper(), True))
-    for text, is_account in sources:
-        if not any(character.isdigit() for character in text):
+        sources.append((account, True))
+    for raw_text, is_account in sources:
+        if _DIGIT_RUN.search(raw_text) is None:
             continue
-        for pattern, kind in ((_VAT_FR, "vat_fr"), (_VAT_EU, "vat"), (_SIRET, "siret"), (_SIREN, "siren")):
+        text = raw_text.upper()
+        for pattern, kind in _IDENTIFIER_PATTERNS:
             for match in pattern.finditer(text):
-                if is_account and kind in ("siren", "siret") and match.group().startswith("00"):
+                number = match.group()
+                if is_account and kind in (IdentifierKind.SIREN, IdentifierKind.SIRET) and number.startswith("00"):
                     continue
-                add(kind, match.group())
-            text = pattern.sub(" ", text)
+                try:
+                    identifier = parse_identifier(kind, number)
+                except InvalidInput:
+                    continue
+                pair = (identifier.kind.value, identifier.value)
+                if pair not in found:
+                    found.append(pair)
+                text = text.replace(number, " ")
     return tuple(found)
 
 
@@ -463,7 +473,6 @@ def parse_fec(
     if len(data) > MAX_FEC_BYTES:
         raise file_problem(name, f"larger than {MAX_FEC_BYTES} bytes", "fec.too_large")
     text = _decode(data, name)
-    del data
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
@@ -475,6 +484,11 @@ def parse_fec(
         raise file_problem(name, "empty file, no header", "fec.missing_header")
     header = _Header(lines[first], name)
     parser = _Parser(name, customer_accounts, money, terms)
+    # Hundreds of thousands of lists, tuples and records are created and all
+    # kept: the cyclic collector would walk them again and again for nothing
+    # (none holds a cycle), which more than doubles the time of a large file.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         rows = _scan(parser, header, lines, first + 1)
         del lines
@@ -485,6 +499,9 @@ def parse_fec(
             f"more than {MAX_PROBLEMS} problems, stopped checking: is this a FEC?",
             "fec.too_many_problems",
         ) from None
+    finally:
+        if collecting:
+            gc.enable()
     result = LedgerFile(name=name, format="fec", records=records, problems=parser.problems)
     result.problems.sort(key=lambda problem: problem.source.line)
     for account, per_currency in parser.balances.items():
@@ -495,7 +512,7 @@ def parse_fec(
 
 
 class _Entries:
-    """What the non-customer lines of each entry say about its customer lines."""
+    """What the lines of each entry (JournalCode, EcritureNum) say about its customer lines."""
 
     def __init__(self) -> None:
         self.vat_credit: dict[tuple[str, str], Decimal] = {}
@@ -511,7 +528,12 @@ _Row = tuple[int, list[str], Decimal, bool]
 
 
 def _scan(parser: _Parser, header: _Header, lines: list[str], start: int) -> tuple[list[_Row], _Entries]:
-    """First pass: split every line, keep the 411 lines, note what each entry holds."""
+    """First pass: split every line, keep the 411 lines, note what each entry holds.
+
+    The hot loop of the module: a million-line FEC goes through it, so it
+    does as little as it can for lines that are not 411 or 445 ones (no
+    Decimal, no date) and binds everything it uses to locals.
+    """
     positions = header.positions
     width, separator = header.width, header.separator
     p_journal, p_number, p_account = positions["JournalCode"], positions["EcritureNum"], positions["CompteNum"]
@@ -519,35 +541,40 @@ def _scan(parser: _Parser, header: _Header, lines: list[str], start: int) -> tup
     entries = _Entries()
     vat_credit, vat_debit = entries.vat_credit, entries.vat_debit
     customer_debit, customer_credit = entries.customer_debit, entries.customer_credit
+    bank, sales_debit = entries.bank, entries.sales_debit
+    zero, zero_chars, amount_of = _ZERO, _ZERO_CHARS, _amount
     rows: list[_Row] = []
     keep = rows.append
-    for index in range(start, len(lines)):
-        line = lines[index]
+    line_number = start
+    for line in islice(lines, start, None):
+        line_number += 1
         fields = line.split(separator)
         if len(fields) != width:
             if not line.strip():
                 continue
-            repaired = parser.repair(fields, header, index + 1)
+            repaired = parser.repair(fields, header, line_number)
             if repaired is None:
                 continue
             fields = repaired
         account = fields[p_account].lstrip()
-        if account[:3] == "411":
+        prefix = account[:3]
+        if prefix == "411":
+            raw_debit, raw_credit = fields[p_debit], fields[p_credit]
             try:
-                debit = _amount(fields[p_debit])
+                debit = amount_of(raw_debit) if raw_debit.strip(zero_chars) else zero
             except ValueError as error:
-                parser.problem(index + 1, "Debit", str(error), "invalid_amount")
+                parser.problem(line_number, "Debit", str(error), "invalid_amount")
                 continue
             try:
-                credit = _amount(fields[p_credit])
+                credit = amount_of(raw_credit) if raw_credit.strip(zero_chars) else zero
             except ValueError as error:
-                parser.problem(index + 1, "Credit", str(error), "invalid_amount")
+                parser.problem(line_number, "Credit", str(error), "invalid_amount")
                 continue
             if debit and credit:
                 parser.problem(
-                    index + 1,
+                    line_number,
                     "Credit",
-                    f"both debit ({fields[p_debit].strip()}) and credit ({fields[p_credit].strip()}) are set",
+                    f"both debit ({raw_debit.strip()}) and credit ({raw_credit.strip()}) are set",
                     "debit_and_credit",
                 )
                 parser.add_balance(_account_of(fields, positions), parser.currency, debit - credit)
@@ -557,35 +584,37 @@ def _scan(parser: _Parser, header: _Header, lines: list[str], start: int) -> tup
                 continue
             key = (fields[p_journal], fields[p_number])
             if net > 0:
-                customer_debit[key] = customer_debit.get(key, _ZERO) + net
-                keep((index + 1, fields, net, True))
+                customer_debit[key] = customer_debit.get(key, zero) + net
+                keep((line_number, fields, net, True))
             else:
-                customer_credit[key] = customer_credit.get(key, _ZERO) - net
-                keep((index + 1, fields, -net, False))
-        elif account[:3] == "445":
+                customer_credit[key] = customer_credit.get(key, zero) - net
+                keep((line_number, fields, -net, False))
+        elif prefix == "445":
             raw_debit, raw_credit = fields[p_debit], fields[p_credit]
-            if not (_nonzero(raw_debit) or _nonzero(raw_credit)):
+            net = zero
+            try:
+                if raw_debit.strip(zero_chars):
+                    net = -amount_of(raw_debit)
+            except ValueError as error:
+                parser.problem(line_number, "Debit", f"VAT line: {error}", "invalid_amount")
                 continue
             try:
-                net = -_amount(raw_debit)
+                if raw_credit.strip(zero_chars):
+                    net += amount_of(raw_credit)
             except ValueError as error:
-                parser.problem(index + 1, "Debit", f"VAT line: {error}", "invalid_amount")
+                parser.problem(line_number, "Credit", f"VAT line: {error}", "invalid_amount")
                 continue
-            try:
-                net += _amount(raw_credit)
-            except ValueError as error:
-                parser.problem(index + 1, "Credit", f"VAT line: {error}", "invalid_amount")
-                continue
-            key = (fields[p_journal], fields[p_number])
             if net > 0:
-                vat_credit[key] = vat_credit.get(key, _ZERO) + net
+                key = (fields[p_journal], fields[p_number])
+                vat_credit[key] = vat_credit.get(key, zero) + net
             elif net < 0:
-                vat_debit[key] = vat_debit.get(key, _ZERO) - net
-        elif account[:2] in ("51", "53"):
-            if _nonzero(fields[p_debit]) or _nonzero(fields[p_credit]):
-                entries.bank.add((fields[p_journal], fields[p_number]))
-        elif account[:1] == "7" and _nonzero(fields[p_debit]):
-            entries.sales_debit.add((fields[p_journal], fields[p_number]))
+                key = (fields[p_journal], fields[p_number])
+                vat_debit[key] = vat_debit.get(key, zero) - net
+        elif prefix[:2] in ("51", "53"):
+            if fields[p_debit].strip(zero_chars) or fields[p_credit].strip(zero_chars):
+                bank.add((fields[p_journal], fields[p_number]))
+        elif prefix[:1] == "7" and fields[p_debit].strip(zero_chars):
+            sales_debit.add((fields[p_journal], fields[p_number]))
     return rows, entries
 
 
@@ -604,130 +633,162 @@ def _share(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
     return (total * part / whole).quantize(_CENT)
 
 
+# What a 411 line is (see the module docstring); compared by identity.
+_INVOICE = "invoice"
+_REVERSAL = "reversal"
+_PAYMENT = "payment"
+_CREDIT_NOTE = "credit_note"
+_SETTLEMENT = "settlement"
+
+
+class _Kinds:
+    """What each 411 line is, from its journal and its entry."""
+
+    def __init__(self, parser: _Parser, header: _Header, entries: _Entries) -> None:
+        positions = header.positions
+        self.parser, self.entries = parser, entries
+        self.p_journal, self.p_journal_label = positions["JournalCode"], positions["JournalLib"]
+        self.p_number, self.p_piece = positions["EcritureNum"], positions["PieceRef"]
+
+    def of(self, fields: list[str], debit: bool) -> tuple[str, bool]:
+        """(kind, opening journal?) of a 411 line."""
+        key = (fields[self.p_journal], fields[self.p_number])
+        opening, bank = self.parser.journal(key[0], fields[self.p_journal_label])
+        if opening:
+            return (_INVOICE if debit else _PAYMENT), True
+        bank = bank or key in self.entries.bank
+        if debit:
+            return (_REVERSAL if bank else _INVOICE), False
+        if bank:
+            return _PAYMENT, False
+        if key in self.entries.sales_debit or key in self.entries.vat_debit:
+            return _CREDIT_NOTE, False
+        return _SETTLEMENT, False
+
+    def number(self, fields: list[str], kind: str, opening: bool) -> str:
+        piece = fields[self.p_piece].strip()
+        entry = fields[self.p_number].strip()
+        if kind is _REVERSAL:
+            return f"{piece}-{entry}" if piece else entry
+        if piece:
+            return piece
+        return f"AN-{entry}" if opening else f"{fields[self.p_journal].strip()}-{entry}"
+
+
 def _rebuild(parser: _Parser, header: _Header, scanned: tuple[list[_Row], _Entries]) -> list[LedgerRecord]:
     """Second pass: one record per 411 line (instalments merged), in file order."""
     rows, entries = scanned
     positions = header.positions
-    p_journal, p_journal_label = positions["JournalCode"], positions["JournalLib"]
-    p_number, p_date = positions["EcritureNum"], positions["EcritureDate"]
+    p_journal, p_number, p_date = positions["JournalCode"], positions["EcritureNum"], positions["EcritureDate"]
     p_account, p_account_label = positions["CompteNum"], positions["CompteLib"]
     p_aux, p_aux_label = positions["CompAuxNum"], positions["CompAuxLib"]
     p_piece, p_piece_date, p_label = positions["PieceRef"], positions["PieceDate"], positions["EcritureLib"]
     p_fx_amount, p_fx = positions["Montantdevise"], positions["Idevise"]
     p_letter = positions.get("EcritureLet")
-    parse_date = parser.parse_date
-    accounting = parser.currency
-    name = parser.name
-    problem = parser.problem
-
-    def kind_of(fields: list[str], debit: bool) -> tuple[str, bool, bool]:
-        """(what, opening, bank) of a 411 line: what is invoice, reversal, payment, credit_note or settlement."""
-        key = (fields[p_journal], fields[p_number])
-        opening, bank = parser.journal(fields[p_journal], fields[p_journal_label])
-        bank = bank or (not opening and key in entries.bank)
-        if debit:
-            return ("reversal" if bank else "invoice"), opening, bank
-        if opening or bank:
-            return "payment", opening, bank
-        if key in entries.sales_debit or key in entries.vat_debit:
-            return "credit_note", opening, bank
-        return "settlement", opening, bank
-
-    def number_of(fields: list[str], what: str, opening: bool) -> str:
-        piece = fields[p_piece].strip()
-        entry = fields[p_number].strip()
-        if what == "reversal":
-            return f"{piece}-{entry}" if piece else entry
-        if piece:
-            return piece
-        return f"AN-{entry}" if opening else f"{fields[p_journal].strip()}-{entry}"
+    parse_date, problem, add_balance = parser.parse_date, parser.problem, parser.add_balance
+    accounting, name, terms, zero = parser.currency, parser.name, parser.terms, _ZERO
+    kinds = _Kinds(parser, header, entries)
+    kind_of, number_of = kinds.of, kinds.number
+    vat_credit, vat_debit = entries.vat_credit, entries.vat_debit
+    invoice_kind, credit_note_kind = RecordKind.INVOICE, RecordKind.CREDIT_NOTE
 
     # Lettering: the invoice numbers each (customer, letter) holds.
     lettered: dict[tuple[str, str], list[str]] = {}
     if p_letter is not None:
         for _, fields, _, debit in rows:
-            if not debit:
+            if not debit or not fields[p_letter]:
                 continue
             letter = _letter(fields[p_letter])
             if not letter:
                 continue
-            what, opening, _ = kind_of(fields, True)
-            number = number_of(fields, what, opening)
+            kind, opening = kind_of(fields, True)
+            number = number_of(fields, kind, opening)
             numbers = lettered.setdefault((_account_of(fields, positions), letter), [])
             if number not in numbers:
                 numbers.append(number)
 
     records: list[LedgerRecord] = []
+    append = records.append
     merged: dict[tuple[str, str, str, str, str], int] = {}
+    buyers, balances = parser.buyers, parser.balances
     for line, fields, amount, debit in rows:
         aux = fields[p_aux].strip()
-        if aux:
-            account, label = aux, fields[p_aux_label].strip()
-        else:
-            account, label = fields[p_account].strip(), fields[p_account_label].strip()
+        account = aux or fields[p_account].strip()
         record_currency, record_amount = accounting, amount
-        fx_code = fields[p_fx].strip().upper()
-        if fx_code and fx_code != accounting:
+        fx_code = fields[p_fx]
+        if fx_code and (fx_code := fx_code.strip().upper()) and fx_code != accounting:
             try:
                 fx_amount = abs(_amount(fields[p_fx_amount]))
             except ValueError as error:
-                parser.add_balance(account, accounting, amount if debit else -amount)
+                add_balance(account, accounting, amount if debit else -amount)
                 problem(line, "Montantdevise", str(error), "invalid_amount")
                 continue
             if fx_amount:
                 if fx_code not in CURRENCY_MINOR_UNITS:
-                    parser.add_balance(account, accounting, amount if debit else -amount)
+                    add_balance(account, accounting, amount if debit else -amount)
                     problem(line, "Idevise", f"unknown currency {fx_code[:10]!r}", "invalid_currency")
                     continue
                 record_currency, record_amount = fx_code, fx_amount
-        parser.add_balance(account, record_currency, record_amount if debit else -record_amount)
+        per_currency = balances.get(account)
+        if per_currency is None:
+            per_currency = balances[account] = {record_currency: zero}
+        per_currency[record_currency] = per_currency.get(record_currency, zero) + (
+            record_amount if debit else -record_amount
+        )
         try:
             entry_date = parse_date(fields[p_date])
         except ValueError as error:
             problem(line, "EcritureDate", str(error), "invalid_date")
             continue
+        raw_piece_date = fields[p_piece_date]
         piece_date: date | None = None
-        if fields[p_piece_date].strip():
+        if raw_piece_date and raw_piece_date.strip():
             try:
-                piece_date = parse_date(fields[p_piece_date])
+                piece_date = parse_date(raw_piece_date)
             except ValueError as error:
                 problem(line, "PieceDate", str(error), "invalid_date")
                 continue
-        buyer = parser.buyer(account, label, own_account=not aux)
-        what, opening, _ = kind_of(fields, debit)
-        source = Source(name, line)
-        key = (fields[p_journal], fields[p_number])
-        letter = _letter(fields[p_letter]) if p_letter is not None else ""
-        if what in ("payment", "settlement"):
+        buyer = buyers.get(account)
+        if buyer is None:
+            label = fields[p_aux_label].strip() if aux else fields[p_account_label].strip()
+            buyer = parser.buyer(account, label, own_account=not aux)
+        kind, opening = kind_of(fields, debit)
+        raw_letter = fields[p_letter] if p_letter is not None else ""
+        letter = _letter(raw_letter) if raw_letter else ""
+        if kind is _PAYMENT or kind is _SETTLEMENT:
             invoices = tuple(lettered.get((account, letter), ())) if letter else ()
-            reference = " ".join(part for part in (fields[p_piece].strip(), fields[p_label].strip()) if part)
+            piece, label = fields[p_piece].strip(), fields[p_label].strip()
+            reference = f"{piece} {label}" if piece and label else piece or label or None
             received = (piece_date or entry_date) if opening else entry_date
-            records.append(
-                PaymentRecord(source, buyer, received, record_amount, record_currency, reference or None, invoices)
+            append(
+                PaymentRecord(Source(name, line), buyer, received, record_amount, record_currency, reference, invoices)
             )
             continue
         issued = piece_date or entry_date
-        number = number_of(fields, what, opening)
-        vat = _ZERO
-        if what == "invoice" and not opening:
-            vat_total = entries.vat_credit.get(key, _ZERO) - entries.vat_debit.get(key, _ZERO)
-            if vat_total > 0:
-                vat = _share(vat_total, amount, entries.customer_debit[key])
-        elif what == "credit_note":
-            vat_total = entries.vat_debit.get(key, _ZERO) - entries.vat_credit.get(key, _ZERO)
+        number = number_of(fields, kind, opening)
+        key = (fields[p_journal], fields[p_number])
+        vat = zero
+        if kind is _INVOICE:
+            if not opening and key in vat_credit:
+                vat_total = vat_credit[key] - vat_debit.get(key, zero)
+                if vat_total > 0:
+                    vat = _share(vat_total, amount, entries.customer_debit[key])
+        elif kind is _CREDIT_NOTE and key in vat_debit:
+            vat_total = vat_debit[key] - vat_credit.get(key, zero)
             if vat_total > 0:
                 vat = _share(vat_total, amount, entries.customer_credit[key])
-        if vat > amount:
-            vat = _ZERO
-        if record_currency != accounting and vat:
-            quantum = Decimal(1).scaleb(-CURRENCY_MINOR_UNITS[record_currency])
-            vat = (vat * record_amount / amount).quantize(quantum)
-        if what == "credit_note":
+        if vat:
+            if vat > amount:
+                vat = zero
+            elif record_currency != accounting:
+                quantum = Decimal(1).scaleb(-CURRENCY_MINOR_UNITS[record_currency])
+                vat = (vat * record_amount / amount).quantize(quantum)
+        if kind is _CREDIT_NOTE:
             invoices = tuple(lettered.get((account, letter), ())) if letter else ()
-            records.append(
+            append(
                 InvoiceRecord(
-                    source,
-                    RecordKind.CREDIT_NOTE,
+                    Source(name, line),
+                    credit_note_kind,
                     buyer,
                     number,
                     issued,
@@ -740,7 +801,6 @@ def _rebuild(parser: _Parser, header: _Header, scanned: tuple[list[_Row], _Entri
                 )
             )
             continue
-        due = issued if what == "reversal" else issued + parser.terms
         merge_key = (key[0], key[1], account, number, record_currency)
         earlier = merged.get(merge_key)
         if earlier is not None:
@@ -753,15 +813,15 @@ def _rebuild(parser: _Parser, header: _Header, scanned: tuple[list[_Row], _Entri
             )
             continue
         merged[merge_key] = len(records)
-        records.append(
+        append(
             InvoiceRecord(
-                source,
-                RecordKind.INVOICE,
+                Source(name, line),
+                invoice_kind,
                 buyer,
                 number,
                 issued,
                 issued,
-                due,
+                issued if kind is _REVERSAL else issued + terms,
                 record_amount - vat,
                 vat,
                 record_currency,

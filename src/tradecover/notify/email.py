@@ -37,8 +37,13 @@ _MAX_LOCAL_PART_LENGTH = 64
 _MAX_LABEL_LENGTH = 63
 
 
+# CR and LF end a header line on the wire; the others end a line for str.splitlines()
+# and for some mail tools. None belongs in a header value.
+_LINE_BREAKS = frozenset("\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
 def _has_line_break(value: str) -> bool:
-    return "\r" in value or "\n" in value
+    return not _LINE_BREAKS.isdisjoint(value)
 
 
 def _has_control(value: str) -> bool:

@@ -190,6 +190,22 @@ class LedgerRepository:
                 payments[pr.buyer_id].append(_payment(pr))
         return invoices, payments
 
+    def list_invoices(self, policy_id: str, buyer_id: str | None, limit: int, offset: int) -> tuple[list[Invoice], int]:
+        q = select(t.LedgerInvoiceRow).where(t.LedgerInvoiceRow.policy_id == policy_id)
+        if buyer_id is not None:
+            q = q.where(t.LedgerInvoiceRow.buyer_id == buyer_id)
+        total = int(self.session.scalar(select(func.count()).select_from(q.subquery())) or 0)
+        q = q.order_by(t.LedgerInvoiceRow.issue_date.desc(), t.LedgerInvoiceRow.number).limit(limit).offset(offset)
+        return [_invoice(r) for r in self.session.scalars(q)], total
+
+    def list_payments(self, policy_id: str, buyer_id: str | None, limit: int, offset: int) -> tuple[list[Payment], int]:
+        q = select(t.LedgerPaymentRow).where(t.LedgerPaymentRow.policy_id == policy_id)
+        if buyer_id is not None:
+            q = q.where(t.LedgerPaymentRow.buyer_id == buyer_id)
+        total = int(self.session.scalar(select(func.count()).select_from(q.subquery())) or 0)
+        q = q.order_by(t.LedgerPaymentRow.received_on.desc(), t.LedgerPaymentRow.id).limit(limit).offset(offset)
+        return [_payment(r) for r in self.session.scalars(q)], total
+
     def buyers_with_entries(self, policy_id: str) -> list[str]:
         q1 = select(t.LedgerInvoiceRow.buyer_id).where(t.LedgerInvoiceRow.policy_id == policy_id).distinct()
         q2 = select(t.LedgerPaymentRow.buyer_id).where(t.LedgerPaymentRow.policy_id == policy_id).distinct()

@@ -547,3 +547,24 @@ def add_exchange_rates(uow: UnitOfWork, clock: Clock, actor: Actor, rates: Seque
         summary={"rates": len(parsed), "added": added},
     )
     return added
+
+
+def list_invoices(
+    uow: UnitOfWork, actor: Actor, policy_id: str, *, buyer_id: str | None, limit: int, offset: int
+) -> tuple[list[Invoice], int, frozenset[str]]:
+    policy = get_policy(uow, actor, policy_id)
+    items, total = uow.ledger.list_invoices(policy.id, buyer_id, limit, offset)
+    return items, total, uow.ledger.reversed_ids(policy.id)
+
+
+def list_payments(
+    uow: UnitOfWork, actor: Actor, policy_id: str, *, buyer_id: str | None, limit: int, offset: int
+) -> tuple[list[Payment], int, frozenset[str]]:
+    policy = get_policy(uow, actor, policy_id)
+    items, total = uow.ledger.list_payments(policy.id, buyer_id, limit, offset)
+    return items, total, uow.ledger.reversed_ids(policy.id)
+
+
+def list_disputes(uow: UnitOfWork, actor: Actor, policy_id: str, *, buyer_id: str | None) -> list[Dispute]:
+    policy = get_policy(uow, actor, policy_id)
+    return uow.ledger.disputes(policy.id, buyer_id)

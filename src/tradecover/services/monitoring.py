@@ -359,13 +359,6 @@ def _apply_unit(
         )
 
 
-def list_alerts(uow: UnitOfWork, actor: Actor, page: Page) -> tuple[list[Alert], int]:
-    visible = visible_organisations(actor)
-    if visible is None:
-        return uow.monitoring.alerts(organisation_ids=None, page=page)
-    return uow.monitoring.alerts(organisation_ids=visible, page=page)
-
-
 def legal_events_of(uow: UnitOfWork, actor: Actor, buyer_id: str) -> tuple[list[LegalEvent], list[InsolvencyClock]]:
     """A buyer's legal events, and the insolvency clocks the actor may see."""
     buyer = get_buyer(uow, actor, buyer_id)

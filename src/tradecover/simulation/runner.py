@@ -86,9 +86,7 @@ GRADE_MODEL_VERSION = "scenario"
 FOUR_EYES_REASON = "four_eyes_second_approval"
 NOT_BUILT_CODE = "simulation.not_supported_yet"
 LEDGER_KINDS = frozenset({"invoice", "payment", "credit_note", "dispute", "resolve_dispute", "order_check"})
-FINAL_NOTE = (
-    "claims and premium are filled in by the issues that build claims and premium; until then they stay empty"
-)
+FINAL_NOTE = "claims and premium are filled in by the issues that build claims and premium; until then they stay empty"
 
 _NATURES = {
     ProcedureKind.SAFEGUARD: "Jugement d'ouverture d'une procédure de sauvegarde",

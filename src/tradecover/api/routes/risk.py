@@ -8,15 +8,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
-from tradecover.api.deps import ActorDep, ContainerDep, PageDep
+from tradecover.api.deps import ActorDep, ContainerDep
 from tradecover.api.schemas import (
-    AlertOut,
     FinancialsImportOut,
     GradeOut,
     GradesOut,
     ImportLineOut,
     LegalEventOut,
-    Paged,
     StatementIn,
     StatementOut,
 )
@@ -125,13 +123,6 @@ def legal_events(container: ContainerDep, actor: ActorDep, buyer_id: str) -> lis
         )
         for e in events
     ]
-
-
-@router.get("/alerts", response_model=Paged[AlertOut])
-def alerts(container: ContainerDep, actor: ActorDep, page: PageDep) -> Paged[AlertOut]:
-    with container.uow() as uow:
-        items, total = monitoring.list_alerts(uow, actor, page)
-    return Paged(items=[AlertOut.of(a) for a in items], total=total, limit=page.limit, offset=page.offset)
 
 
 def _unprefixed(message: str, file_name: str) -> str:
