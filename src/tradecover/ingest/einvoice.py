@@ -76,7 +76,9 @@ Errors: a file that cannot be read at all raises :class:`InvalidInput`
 ``einvoice.too_complex``, ``einvoice.unknown_format``, ``einvoice.unsafe_xml``
 (any DTD: entity bombs, external entities and external DTDs never get past the
 ``<!DOCTYPE``), ``einvoice.bad_encoding``, ``einvoice.bad_xml``,
-``einvoice.bad_pdf``, ``einvoice.no_invoice_xml``. A readable document missing
+``einvoice.bad_pdf``, ``einvoice.no_invoice_xml``. Encodings: UTF-8 (what EN 16931
+and Factur-X require), and the other encodings expat decodes itself (UTF-16,
+ISO-8859-1, US-ASCII); any other declared encoding is ``einvoice.bad_encoding``. A readable document missing
 a required term, or with a malformed date, amount, currency or type code,
 gives :class:`LineProblem` entries naming the business term (e.g. field
 ``BT-1 invoice number``) and no record. Problems and records point at the XML
@@ -279,7 +281,10 @@ _FRENCH_CTC_ADDRESS = "0225"
 _PDF_MAGIC = b"%PDF-"
 _UTF8_BOM = b"\xef\xbb\xbf"
 _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")
-_DECLARED_ENCODING = re.compile(rb"\s*<\?xml\s[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z][A-Za-z0-9._-]{0,40})[\"']")
+_DECLARED_ENCODING = re.compile(rb"\s*<\?xml\s[^>]*?\bencoding\s*=\s*[\"']([^\"'>]*)[\"']")
+#: The encodings expat decodes itself. EN 16931 syntaxes and Factur-X mandate UTF-8; any other
+#: would go through Python codecs that expat cannot use safely (multi-byte, non-text codecs).
+_XML_ENCODINGS: Final = frozenset({b"utf-8", b"utf-16", b"utf-16le", b"utf-16be", b"iso-8859-1", b"us-ascii"})
 _AMOUNT = re.compile(r"[+-]?(?:[0-9]{1,18}(?:\.[0-9]{0,10})?|\.[0-9]{1,10})")
 _CII_DATE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})(?:Z|[+-][0-9]{2}:[0-9]{2})?")
@@ -365,13 +370,17 @@ class _HeaderBuilder:
 
 
 def _check_encoding(data: bytes, name: str) -> None:
-    """UTF-8 unless the document says otherwise: name the bad byte rather than let expat say "invalid token"."""
+    """Only the encodings expat knows; UTF-8 checked here, to name the bad byte rather than "invalid token"."""
     if data.startswith(_WIDE_BOMS):
-        return
+        return  # UTF-16: expat decodes it and checks any declaration against it
     body = data.removeprefix(_UTF8_BOM)
-    declared = _DECLARED_ENCODING.match(body)
-    if declared is not None and declared.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
-        return  # expat decodes (and checks) the encodings it knows, refuses the others
+    declared = _DECLARED_ENCODING.match(body[:4096])
+    encoding = declared.group(1).strip().lower() if declared is not None else b"utf-8"
+    if encoding not in _XML_ENCODINGS:
+        shown = encoding[:40].decode("ascii", "replace")
+        raise file_problem(name, f"encoding {shown!r} is not supported (e-invoices are UTF-8)", "einvoice.bad_encoding")
+    if encoding != b"utf-8":
+        return
     try:
         body.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -413,6 +422,10 @@ def _parse_xml(data: bytes, name: str) -> tuple[Element, dict[Element, int]]:
         problem = file_problem(name, f"not well-formed XML (line {line}, column {column})", "einvoice.bad_xml")
         problem.context["line"] = line
         raise problem from None
+    except (LookupError, UnicodeError, ValueError) as error:
+        # An encoding declaration _check_encoding did not see (e.g. in a UTF-16 document without a BOM):
+        # expat hands it to Python's codecs, which fail in their own ways.
+        raise file_problem(name, f"unsupported encoding ({type(error).__name__})", "einvoice.bad_encoding") from None
     return root, builder.lines
 
 

@@ -338,7 +338,7 @@ class _Parser:
         self.problems: list[LineProblem] = []
         self.parse_date = _date_parser()
         self.buyers: dict[str, BuyerRef] = {}
-        self.journals: dict[tuple[str, str], tuple[bool, bool]] = {}
+        self.journals: dict[str, tuple[str, tuple[bool, bool]]] = {}
         self.balances: dict[str, dict[str, Decimal]] = {}
 
     # -- problems ----------------------------------------------------------
@@ -352,15 +352,15 @@ class _Parser:
 
     def journal(self, code: str, label: str) -> tuple[bool, bool]:
         """(opening, bank) for a journal code and label."""
-        key = (code, label)
-        known = self.journals.get(key)
-        if known is None:
-            upper, folded = code.strip().upper(), label.casefold()
-            opening = upper in _OPENING_CODES or "nouveau" in folded
-            bank = upper.startswith(_BANK_PREFIXES) or upper == "CA" or any(word in folded for word in _BANK_WORDS)
-            known = (opening, bank and not opening)
-            self.journals[key] = known
-        return known
+        known = self.journals.get(code)
+        if known is not None and known[0] == label:
+            return known[1]
+        upper, folded = code.strip().upper(), label.casefold()
+        opening = upper in _OPENING_CODES or "nouveau" in folded
+        bank = upper.startswith(_BANK_PREFIXES) or upper == "CA" or any(word in folded for word in _BANK_WORDS)
+        flags = (opening, bank and not opening)
+        self.journals[code] = (label, flags)
+        return flags
 
     def buyer(self, account: str, name: str, own_account: bool) -> BuyerRef:
         known = self.buyers.get(account)
@@ -622,10 +622,6 @@ def _account_of(fields: list[str], positions: Mapping[str, int]) -> str:
     return fields[positions["CompAuxNum"]].strip() or fields[positions["CompteNum"]].strip()
 
 
-def _letter(raw: str) -> str:
-    return raw.strip().rstrip("*").strip().upper()
-
-
 def _share(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
     """``total × part / whole`` to the cent; all of it when the part is the whole."""
     if part == whole:
@@ -633,84 +629,36 @@ def _share(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
     return (total * part / whole).quantize(_CENT)
 
 
-# What a 411 line is (see the module docstring); compared by identity.
-_INVOICE = "invoice"
-_REVERSAL = "reversal"
-_PAYMENT = "payment"
-_CREDIT_NOTE = "credit_note"
-_SETTLEMENT = "settlement"
-
-
-class _Kinds:
-    """What each 411 line is, from its journal and its entry."""
-
-    def __init__(self, parser: _Parser, header: _Header, entries: _Entries) -> None:
-        positions = header.positions
-        self.parser, self.entries = parser, entries
-        self.p_journal, self.p_journal_label = positions["JournalCode"], positions["JournalLib"]
-        self.p_number, self.p_piece = positions["EcritureNum"], positions["PieceRef"]
-
-    def of(self, fields: list[str], debit: bool) -> tuple[str, bool]:
-        """(kind, opening journal?) of a 411 line."""
-        key = (fields[self.p_journal], fields[self.p_number])
-        opening, bank = self.parser.journal(key[0], fields[self.p_journal_label])
-        if opening:
-            return (_INVOICE if debit else _PAYMENT), True
-        bank = bank or key in self.entries.bank
-        if debit:
-            return (_REVERSAL if bank else _INVOICE), False
-        if bank:
-            return _PAYMENT, False
-        if key in self.entries.sales_debit or key in self.entries.vat_debit:
-            return _CREDIT_NOTE, False
-        return _SETTLEMENT, False
-
-    def number(self, fields: list[str], kind: str, opening: bool) -> str:
-        piece = fields[self.p_piece].strip()
-        entry = fields[self.p_number].strip()
-        if kind is _REVERSAL:
-            return f"{piece}-{entry}" if piece else entry
-        if piece:
-            return piece
-        return f"AN-{entry}" if opening else f"{fields[self.p_journal].strip()}-{entry}"
-
-
 def _rebuild(parser: _Parser, header: _Header, scanned: tuple[list[_Row], _Entries]) -> list[LedgerRecord]:
-    """Second pass: one record per 411 line (instalments merged), in file order."""
+    """Second pass: one record per 411 line (instalments merged), in file order.
+
+    A payment's lettered invoices may come later in the file (bank journals
+    often sort first), so lettered payments and credit notes are completed
+    once every invoice is known.
+    """
     rows, entries = scanned
     positions = header.positions
-    p_journal, p_number, p_date = positions["JournalCode"], positions["EcritureNum"], positions["EcritureDate"]
+    p_journal, p_journal_label = positions["JournalCode"], positions["JournalLib"]
+    p_number, p_date = positions["EcritureNum"], positions["EcritureDate"]
     p_account, p_account_label = positions["CompteNum"], positions["CompteLib"]
     p_aux, p_aux_label = positions["CompAuxNum"], positions["CompAuxLib"]
     p_piece, p_piece_date, p_label = positions["PieceRef"], positions["PieceDate"], positions["EcritureLib"]
     p_fx_amount, p_fx = positions["Montantdevise"], positions["Idevise"]
     p_letter = positions.get("EcritureLet")
-    parse_date, problem, add_balance = parser.parse_date, parser.problem, parser.add_balance
+    parse_date, problem, add_balance, journal = parser.parse_date, parser.problem, parser.add_balance, parser.journal
     accounting, name, terms, zero = parser.currency, parser.name, parser.terms, _ZERO
-    kinds = _Kinds(parser, header, entries)
-    kind_of, number_of = kinds.of, kinds.number
     vat_credit, vat_debit = entries.vat_credit, entries.vat_debit
+    bank_entries, sales_debit = entries.bank, entries.sales_debit
     invoice_kind, credit_note_kind = RecordKind.INVOICE, RecordKind.CREDIT_NOTE
+    buyers, balances = parser.buyers, parser.balances
 
-    # Lettering: the invoice numbers each (customer, letter) holds.
-    lettered: dict[tuple[str, str], list[str]] = {}
-    if p_letter is not None:
-        for _, fields, _, debit in rows:
-            if not debit or not fields[p_letter]:
-                continue
-            letter = _letter(fields[p_letter])
-            if not letter:
-                continue
-            kind, opening = kind_of(fields, True)
-            number = number_of(fields, kind, opening)
-            numbers = lettered.setdefault((_account_of(fields, positions), letter), [])
-            if number not in numbers:
-                numbers.append(number)
-
-    records: list[LedgerRecord] = []
+    records: list[LedgerRecord | None] = []
     append = records.append
     merged: dict[tuple[str, str, str, str, str], int] = {}
-    buyers, balances = parser.buyers, parser.balances
+    # The invoice numbers each (customer, letter) holds, and who waits for them.
+    lettered: dict[tuple[str, str], list[str]] = {}
+    waiting_payments: list[tuple[int, Source, BuyerRef, date, Decimal, str, str | None, tuple[str, str]]] = []
+    waiting_credit_notes: list[tuple[int, tuple[str, str]]] = []
     for line, fields, amount, debit in rows:
         aux = fields[p_aux].strip()
         account = aux or fields[p_account].strip()
@@ -752,28 +700,51 @@ def _rebuild(parser: _Parser, header: _Header, scanned: tuple[list[_Row], _Entri
         if buyer is None:
             label = fields[p_aux_label].strip() if aux else fields[p_account_label].strip()
             buyer = parser.buyer(account, label, own_account=not aux)
-        kind, opening = kind_of(fields, debit)
         raw_letter = fields[p_letter] if p_letter is not None else ""
-        letter = _letter(raw_letter) if raw_letter else ""
-        if kind is _PAYMENT or kind is _SETTLEMENT:
-            invoices = tuple(lettered.get((account, letter), ())) if letter else ()
+        letter = raw_letter.strip().rstrip("*").strip().upper() if raw_letter else ""
+        key = (fields[p_journal], fields[p_number])
+        opening, bank = journal(key[0], fields[p_journal_label])
+        bank = not opening and (bank or key in bank_entries)
+
+        if not debit and (opening or bank or (key not in sales_debit and key not in vat_debit)):
+            # A payment: cash received (bank, or brought forward unapplied), or
+            # a settlement without cash (discount, write-off, set-off, ...).
             piece, label = fields[p_piece].strip(), fields[p_label].strip()
             reference = f"{piece} {label}" if piece and label else piece or label or None
             received = (piece_date or entry_date) if opening else entry_date
-            append(
-                PaymentRecord(Source(name, line), buyer, received, record_amount, record_currency, reference, invoices)
-            )
+            if letter:
+                waiting_payments.append(
+                    (
+                        len(records),
+                        Source(name, line),
+                        buyer,
+                        received,
+                        record_amount,
+                        record_currency,
+                        reference,
+                        (account, letter),
+                    )
+                )
+                append(None)
+            else:
+                append(
+                    PaymentRecord(Source(name, line), buyer, received, record_amount, record_currency, reference, ())
+                )
             continue
+
         issued = piece_date or entry_date
-        number = number_of(fields, kind, opening)
-        key = (fields[p_journal], fields[p_number])
+        piece, entry = fields[p_piece].strip(), fields[p_number].strip()
+        if bank:  # a debit: a payment reversed
+            number = f"{piece}-{entry}" if piece else entry
+        else:
+            number = piece or (f"AN-{entry}" if opening else f"{fields[p_journal].strip()}-{entry}")
         vat = zero
-        if kind is _INVOICE:
-            if not opening and key in vat_credit:
+        if debit:
+            if not opening and not bank and key in vat_credit:
                 vat_total = vat_credit[key] - vat_debit.get(key, zero)
                 if vat_total > 0:
                     vat = _share(vat_total, amount, entries.customer_debit[key])
-        elif kind is _CREDIT_NOTE and key in vat_debit:
+        elif key in vat_debit:
             vat_total = vat_debit[key] - vat_credit.get(key, zero)
             if vat_total > 0:
                 vat = _share(vat_total, amount, entries.customer_credit[key])
@@ -783,8 +754,10 @@ def _rebuild(parser: _Parser, header: _Header, scanned: tuple[list[_Row], _Entri
             elif record_currency != accounting:
                 quantum = Decimal(1).scaleb(-CURRENCY_MINOR_UNITS[record_currency])
                 vat = (vat * record_amount / amount).quantize(quantum)
-        if kind is _CREDIT_NOTE:
-            invoices = tuple(lettered.get((account, letter), ())) if letter else ()
+
+        if not debit:
+            if letter:
+                waiting_credit_notes.append((len(records), (account, letter)))
             append(
                 InvoiceRecord(
                     Source(name, line),
@@ -797,10 +770,16 @@ def _rebuild(parser: _Parser, header: _Header, scanned: tuple[list[_Row], _Entri
                     record_amount - vat,
                     vat,
                     record_currency,
-                    invoice_reference=invoices[0] if len(invoices) == 1 else None,
                 )
             )
             continue
+
+        if letter:
+            numbers = lettered.get((account, letter))
+            if numbers is None:
+                lettered[account, letter] = [number]
+            elif number not in numbers:
+                numbers.append(number)
         merge_key = (key[0], key[1], account, number, record_currency)
         earlier = merged.get(merge_key)
         if earlier is not None:
@@ -821,13 +800,22 @@ def _rebuild(parser: _Parser, header: _Header, scanned: tuple[list[_Row], _Entri
                 number,
                 issued,
                 issued,
-                issued if kind is _REVERSAL else issued + terms,
+                issued if bank else issued + terms,  # a reversed payment is due at once
                 record_amount - vat,
                 vat,
                 record_currency,
             )
         )
-    return records
+
+    for index, source, buyer, received, paid, paid_currency, reference, letter_key in waiting_payments:
+        invoices = tuple(lettered.get(letter_key, ()))
+        records[index] = PaymentRecord(source, buyer, received, paid, paid_currency, reference, invoices)
+    for index, letter_key in waiting_credit_notes:
+        invoices = tuple(lettered.get(letter_key, ()))
+        credit_note = records[index]
+        if len(invoices) == 1 and isinstance(credit_note, InvoiceRecord):
+            records[index] = replace(credit_note, invoice_reference=invoices[0])
+    return [record for record in records if record is not None]
 
 
 def parse_customer_mapping(data: bytes, name: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import Table, and_, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
@@ -88,6 +89,7 @@ class SqlGradingStore:
                 minor = getattr(statement, f"{name}_minor")
                 # Ratios only: the minor unit and the currency cancel out within one statement.
                 columns[name][i] = np.nan if minor is None else float(minor)
+        days_beyond, notifications = self._payment_experience(ids, position, n)
         return GradingBatch(
             buyer_ids=[r[0] for r in rows],
             inputs_version=np.array([r[1] for r in rows], dtype=np.int64),
@@ -96,9 +98,35 @@ class SqlGradingStore:
             naf_code=np.array([r[4] or "" for r in rows], dtype=str),
             country=np.array([r[5] for r in rows], dtype=str),
             statements=columns,
-            days_beyond_terms=np.full(n, np.nan),
-            overdue_notifications=np.zeros(n),
+            days_beyond_terms=days_beyond,
+            overdue_notifications=notifications,
         )
+
+    def _payment_experience(
+        self, ids: list[str], position: dict[str, int], n: int
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """What insureds' ledgers say of the buyers (DOMAIN.md §4): days beyond terms over every insured,
+        weighted by invoices paid, and the overdue notifications on them. NaN: no experience reported."""
+        days = np.full(n, np.nan)
+        notifications = np.zeros(n)
+        bb = t.BuyerBalanceRow
+        paid: dict[str, int] = {}
+        weighted: dict[str, float] = {}
+        for buyer_id, count, average in self.session.execute(
+            select(bb.buyer_id, bb.invoices_paid, bb.days_beyond_terms).where(
+                bb.buyer_id.in_(ids), bb.invoices_paid > 0
+            )
+        ):
+            paid[buyer_id] = paid.get(buyer_id, 0) + count
+            weighted[buyer_id] = weighted.get(buyer_id, 0.0) + float(average) * count
+        for buyer_id, count in paid.items():
+            days[position[buyer_id]] = weighted[buyer_id] / count
+        on = t.OverdueNotificationRow
+        for buyer_id, count in self.session.execute(
+            select(on.buyer_id, func.count()).where(on.buyer_id.in_(ids)).group_by(on.buyer_id)
+        ):
+            notifications[position[buyer_id]] = float(count)
+        return days, notifications
 
     def write_batch(self, run: RunState, result: GradeBatchResult, now: datetime) -> RunState:
         pds = [Decimal(f"{p:.8f}") for p in result.pd.tolist()]

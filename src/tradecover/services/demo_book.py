@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from tradecover.domain.errors import Conflict
-from tradecover.domain.identifiers import generate_siren
+from tradecover.domain.identifiers import IdentifierKind, generate_siren
 from tradecover.domain.parties import MandateScope, OrganisationKind, Role
 from tradecover.domain.periods import Clock
 from tradecover.ingest.bodacc import BodaccAnnouncement, ProcedureKind
@@ -196,6 +196,7 @@ class DemoSummary:
     statements: int = 0
     graded: int = 0
     limits: int = 0
+    invoices: int = 0
     insolvencies: int = 0
 
 
@@ -356,6 +357,7 @@ def load_demo_book(
     graded = grading.regrade(uow_factory, clock, admin, everything=True)
     summary.graded = graded.graded
     summary.limits = _demo_limits(uow_factory, clock, admin, rng, demo_sirens)
+    summary.invoices = _demo_ledger(uow_factory, clock, admin, rng)
     with uow_factory() as uow:
         insolvent = monitoring.ingest_bodacc(uow, clock, admin, _demo_insolvencies(rng, demo_sirens, clock.today()))
     summary.insolvencies = insolvent.insolvencies
@@ -383,6 +385,71 @@ def _demo_limits(
             )
         decided += 1
     return decided
+
+
+def _demo_ledger(uow_factory: Callable[[], UnitOfWork], clock: Clock, admin: Actor, rng: random.Random) -> int:
+    """Each insured's receivables on the buyers it asked limits for: invoices, payments (some late), a dispute."""
+    from decimal import Decimal
+
+    from tradecover.ingest.ledger_records import (
+        BuyerRef,
+        DisputeRecord,
+        InvoiceRecord,
+        LedgerFile,
+        PaymentRecord,
+        RecordKind,
+        Source,
+    )
+    from tradecover.services.ledger_import import import_ledger
+
+    today = clock.today()
+    created = 0
+    with uow_factory() as uow:
+        policies_, _ = uow.policies.list_page(policyholder_ids=None, page=Page(limit=10))
+        plans = []
+        for policy in policies_:
+            buyer_ids = sorted({d.buyer_id for d in uow.limits.decisions_of_policy(policy.id)})
+            refs = []
+            for buyer_id in buyer_ids:
+                buyer = uow.buyers.get(buyer_id)
+                siren = None if buyer is None else buyer.identifier(IdentifierKind.SIREN)
+                if siren:
+                    refs.append(BuyerRef(identifiers=(("siren", siren),), name=buyer.legal_name if buyer else None))
+            plans.append((policy.id, policy.currency, refs))
+    for policy_id, currency, refs in plans:
+        parsed = LedgerFile(name="demo-ledger.csv", format="csv")
+        line = 1
+        for index, ref in enumerate(refs):
+            for k in range(rng.randint(1, 5)):
+                line += 1
+                issued = today - timedelta(days=rng.randint(5, 150))
+                net = Decimal(rng.randint(800, 18000))
+                number = f"F{today.year}-{index:03d}-{k}"
+                parsed.records.append(
+                    InvoiceRecord(Source(parsed.name, line), RecordKind.INVOICE, ref, number, issued, issued,
+                                  issued + timedelta(days=rng.choice([30, 45, 60])), net, (net * Decimal("0.2")),
+                                  currency)
+                )  # fmt: skip
+                roll = rng.random()
+                if roll < 0.55:
+                    line += 1
+                    paid_on = issued + timedelta(days=rng.randint(20, 95))
+                    if paid_on < today:
+                        parsed.records.append(
+                            PaymentRecord(Source(parsed.name, line), ref, paid_on, net * Decimal("1.2"), currency,
+                                          f"VIR-{number}", (number,))
+                        )  # fmt: skip
+                elif roll < 0.58:
+                    line += 1
+                    parsed.records.append(
+                        DisputeRecord(Source(parsed.name, line), RecordKind.DISPUTE, ref, number,
+                                      issued + timedelta(days=10), "marchandise non conforme")
+                    )  # fmt: skip
+        with uow_factory() as uow:
+            report = import_ledger(uow, clock, admin, policy_id=policy_id, parsed=parsed, content=b"demo", partial=True)
+            uow.commit()
+        created += sum(1 for r in parsed.records if isinstance(r, InvoiceRecord)) - report.refused
+    return created
 
 
 def _demo_statements(rng: random.Random, sirens: list[str], today: date) -> list[StatementRow]:

@@ -123,6 +123,8 @@ def after_change(uow: UnitOfWork, clock: Clock, actor: Actor, policy: Policy, bu
     from tradecover.services.alerts import check_alerts
 
     refresh_balances(uow, clock, policy.id, buyer_ids)
+    for buyer_id in buyer_ids:
+        uow.buyers.touch_inputs(buyer_id)  # payment experience is a grading input: re-grade tonight
     check_alerts(uow, clock, policy, on=clock.today(), buyer_ids=buyer_ids)
 
 

@@ -854,6 +854,16 @@ def test_a_utf8_bom_is_accepted(samples: Path) -> None:
     assert only_record(parse_einvoice(data, "bom.xml")).number == "F20260023"
 
 
+@pytest.mark.parametrize("encoding", ["windows-1252", "Shift_JIS", "UTF-32", "utf-7", "idna", "bz2", "nonsense", ""])
+def test_encodings_expat_does_not_know_are_refused(encoding: str) -> None:
+    body = cii(declaration="").decode()
+    data = f'<?xml version="1.0" encoding="{encoding}"?>\n{body}'.encode()
+    assert refused(data).code == "einvoice.bad_encoding"
+    # Also when the declaration is only readable once decoded (UTF-16 without a byte order mark).
+    data = f'<?xml version="1.0" encoding="{encoding}"?>\n{body}'.encode("utf-16-le")
+    assert refused(data).code in ("einvoice.bad_encoding", "einvoice.bad_xml")
+
+
 def test_invalid_utf8_is_refused() -> None:
     data = cii(buyer=cii_buyer(name="Soci\xe9t\xe9"))  # fine so far: encoded as UTF-8
     data = data.replace("Soci\xe9".encode(), b"Soci\xe9")  # a Latin-1 byte in a UTF-8 document
