@@ -21,6 +21,21 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 # For each example: (kind, status, granted amount or None) per event in the order they run, and the final limits.
 EXPECTED: dict[str, tuple[list[tuple[str, str, str | None]], dict[str, Any]]] = {
+    "exposure_after_reduction.yaml": (
+        [
+            ("request_limit", "approved", "50000.00"),
+            ("invoice", "done", None),
+            ("order_check", "covered", None),
+            ("reduce_limit", "done", "20000.00"),
+            ("invoice", "done", None),
+            ("order_check", "not_covered", None),
+            ("dispute", "done", None),
+            ("resolve_dispute", "done", None),
+            ("credit_note", "done", None),
+            ("payment", "done", None),
+        ],
+        {"B1": ("20000.00", "reduced")},
+    ),
     "limit_approved_then_reduced.yaml": (
         [
             ("request_limit", "approved", "50000.00"),
@@ -56,6 +71,57 @@ EXPECTED: dict[str, tuple[list[tuple[str, str, str | None]], dict[str, Any]]] = 
         {"B1": ("0.00", "refused")},
     ),
 }
+
+
+EXPOSURES: dict[str, Any] = {
+    "exposure_after_reduction.yaml": {
+        "B1": {
+            "outstanding_amount": "34833.33",
+            "covered_amount": "25833.33",
+            "uncovered_amount": "9000.00",
+            "limit_in_force_amount": "20000.00",
+        }
+    }
+}
+
+
+def test_order_checks_answer_with_the_headroom() -> None:
+    events = simulate_json(EXAMPLES / "exposure_after_reduction.yaml")["events"]
+    checks = [e["outcome"] for e in events if e["kind"] == "order_check"]
+    assert checks[0] == {
+        "status": "covered",
+        "covered_amount": "15000.00",
+        "headroom_amount": "20000.00",
+        "reasons": ["within_limit"],
+    }
+    assert checks[1]["status"] == "not_covered"
+    assert checks[1]["headroom_amount"] == "0.00"
+
+
+def test_a_conflicting_invoice_resend_is_refused_and_the_replay_goes_on(tmp_path: Path) -> None:
+    invoice = (
+        "  - {{date: 2026-02-01, invoice: {{buyer: B1, number: F-001, issue_date: 2026-02-01,\n"
+        "       delivery_date: 2026-02-01, due_date: 2026-03-31, amount_excl_vat: '{net}', vat_amount: '0'}}}}\n"
+    )
+    path = write(
+        tmp_path,
+        HEADER
+        + "  - {date: 2026-01-10, request_limit: {buyer: B1, amount: '50000'}}\n"
+        + invoice.format(net="1000.00")
+        + invoice.format(net="1000.00")
+        + invoice.format(net="2000.00")
+        + "  - {date: 2026-02-02, payment: {buyer: B1, amount: '400.00'}}\n",
+    )
+    data = simulate_json(path)
+    statuses = [(e["kind"], e["outcome"]["status"], e["outcome"].get("code")) for e in data["events"]]
+    assert statuses == [
+        ("request_limit", "approved", None),
+        ("invoice", "done", None),
+        ("invoice", "duplicate", None),
+        ("invoice", "error", "ledger.conflicting_resend"),
+        ("payment", "done", None),
+    ]
+    assert data["final"]["exposure"]["B1"]["outstanding_amount"] == "600.00"
 
 
 @pytest.fixture(autouse=True)
@@ -117,7 +183,7 @@ def test_example_replays_with_the_documented_outcomes(name: str) -> None:
         return {k: shape(v) for k, v in value.items()}
 
     assert shape(final["limits"]) == limits
-    assert final["exposure"] == {}
+    assert final["exposure"] == EXPOSURES.get(name, {"P1": {}, "P2": {}} if "P1" in limits else {})
     assert final["claims"] == []
     assert final["premium"] is None
     assert final["note"]
@@ -288,14 +354,16 @@ def test_kinds_not_built_yet_are_reported_and_skipped(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         HEADER
-        + "  - {date: 2026-02-01, invoice: {buyer: B1, number: F-001, issue_date: 2026-02-01,\n"
-        + "       delivery_date: 2026-02-01, due_date: 2026-03-31,\n"
-        + "       amount_excl_vat: '30000.00', vat_amount: '6000.00'}}\n"
+        + "  - {date: 2026-02-01, notify_overdue: {buyer: B1}}\n"
         + "  - {date: 2026-01-10, request_limit: {buyer: B1, amount: '50000'}}\n"
         + "  - {date: 2026-12-31, close_year: }\n",
     )
     events = simulate_json(path)["events"]
-    assert [(e["index"], e["kind"]) for e in events] == [(1, "request_limit"), (0, "invoice"), (2, "close_year")]
+    assert [(e["index"], e["kind"]) for e in events] == [
+        (1, "request_limit"),
+        (0, "notify_overdue"),
+        (2, "close_year"),
+    ]
     assert events[0]["outcome"]["status"] == "approved"
     for skipped in (events[1], events[2]):
         assert skipped["outcome"]["status"] == "error"
