@@ -28,8 +28,8 @@ run: install
 	$(BIN)/tradecover serve --host $(HOST) --port $(PORT)
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks fuzz
+	$(BIN)/ruff format --check src tests benchmarks fuzz
 
 typecheck: install
 	$(BIN)/mypy

@@ -1,4 +1,9 @@
-"""The API test world: the insurer's staff, two insureds (A and B), a broker mandated by A, a factor."""
+"""The API test world: the insurer's staff, two insureds (A and B), a broker mandated by A, a factor.
+
+:func:`add_receivables` extends it with each insured's ledger (an invoice, a payment, a disputed
+invoice), an alert subscription with a queued delivery, and a broker user whose mandate on B is
+read-only.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,27 @@ from decimal import Decimal
 from fastapi.testclient import TestClient
 
 from tradecover.bootstrap import Container
+from tradecover.domain.money import Money
 from tradecover.domain.monitoring import Alert, AlertKind, GradeRecord
 from tradecover.domain.parties import STAFF_ROLES, MandateScope, OrganisationKind, Role
-from tradecover.services import accounts, buyers, credit_limits, policies
+from tradecover.services import accounts, alerts, buyers, credit_limits, ledger, policies
 from tradecover.services.authorization import system_actor
 
 PASSWORD = "correct horse battery"
+
+
+@dataclass(frozen=True)
+class LedgerSide:
+    """One insured's receivables in the world, on its policy and its buyer."""
+
+    invoice_id: str
+    invoice_number: str
+    payment_id: str
+    disputed_invoice: str  # an invoice number with an open dispute
+    dispute_id: str
+    subscription_id: str
+    alert_id: str  # a policy alert, raised after the subscription: one delivery queued
+    delivery_id: str
 
 
 @dataclass
@@ -32,11 +52,19 @@ class World:
     broker_b: str = ""
     mandate_a: str = ""
     mandate_b: str = ""
+    alert_a: str = ""
     alert_b: str = ""
     request_a: str = ""
     request_b: str = ""
     emails: dict[str, str] = field(default_factory=dict)  # principal name -> e-mail
     user_ids: dict[str, str] = field(default_factory=dict)
+    ledger_a: LedgerSide | None = None
+    ledger_b: LedgerSide | None = None
+
+    def ledger(self, side: str) -> LedgerSide:
+        found = {"a": self.ledger_a, "b": self.ledger_b}[side]
+        assert found is not None, "build the world with add_receivables()"
+        return found
 
 
 def build_world(container: Container) -> World:
@@ -154,9 +182,91 @@ def build_world(container: Container) -> World:
                 clock.now(),
             )
             uow.monitoring.raise_alert(alert)
-            if holder == b:
+            if holder == a:
+                world.alert_a = alert.id
+            else:
                 world.alert_b = alert.id
         uow.commit()
+    return world
+
+
+READ_ONLY_BROKER = "broker_user_b"  # a user of broker_b, whose mandate on B is read-only
+
+
+def add_receivables(container: Container, world: World) -> World:
+    """Each insured's ledger, subscription and queued delivery; a user for the read-only broker of B."""
+    clock = container.clock
+    admin = system_actor(world.insurer_id)
+    eur = "EUR"
+    sides: dict[str, LedgerSide] = {}
+    for side, holder, policy_id, buyer_id in (
+        ("a", world.insured_a, world.policy_a, world.buyer_a),
+        ("b", world.insured_b, world.policy_b, world.buyer_b),
+    ):
+        with container.uow() as uow:
+
+            def invoice(number: str, policy_id: str = policy_id, buyer_id: str = buyer_id) -> str:
+                return ledger.record_invoice(
+                    uow,
+                    clock,
+                    admin,
+                    policy_id=policy_id,
+                    buyer_id=buyer_id,
+                    number=number,
+                    issue_date=date(2026, 3, 1),
+                    delivery_date=None,
+                    due_date=date(2026, 4, 30),
+                    amount_excl_vat=Money.of("1000.00", eur),
+                    vat_amount=Money.of("200.00", eur),
+                ).entry.id
+
+            number = f"W{side.upper()}-1"
+            invoice_id = invoice(number)
+            disputed = f"W{side.upper()}-2"
+            invoice(disputed)
+            payment = ledger.record_payment(
+                uow,
+                clock,
+                admin,
+                policy_id=policy_id,
+                buyer_id=buyer_id,
+                amount=Money.of("600.00", eur),
+                received_on=date(2026, 3, 10),
+                reference=f"PAY-W{side.upper()}-1",
+                invoices=[number],
+            )
+            dispute = ledger.open_dispute(
+                uow, clock, admin, policy_id=policy_id, buyer_id=buyer_id, invoice_number=disputed,
+                on=date(2026, 3, 12), reason="world",
+            )  # fmt: skip
+            subscription = alerts.subscribe(
+                uow, clock, admin, policy_id, channel="email", target=f"credit.{side}@example.fr"
+            )
+            alert = Alert(
+                str(uuid.uuid4()), holder, AlertKind.LIMIT_REVISED, buyer_id, f"world alert of {side}",
+                f"world:{policy_id}", clock.now(), None, policy_id,
+            )  # fmt: skip
+            assert uow.monitoring.raise_alert(alert)
+            [delivery] = uow.alerts.deliveries(alert.id)
+            uow.commit()
+        sides[side] = LedgerSide(
+            invoice_id, number, payment.entry.id, disputed, dispute.id, subscription.id, alert.id, delivery.id
+        )
+    world.ledger_a, world.ledger_b = sides["a"], sides["b"]
+    with container.uow() as uow:
+        email = f"{READ_ONLY_BROKER}@example.fr"
+        user = accounts.create_user(
+            uow,
+            clock,
+            admin,
+            organisation_id=world.broker_b,
+            email=email,
+            full_name=READ_ONLY_BROKER,
+            role=Role.BROKER_USER,
+            password=PASSWORD,
+        )
+    world.emails[READ_ONLY_BROKER] = email
+    world.user_ids[READ_ONLY_BROKER] = user.id
     return world
 
 

@@ -165,6 +165,7 @@ class LedgerImportOut(BaseModel):
     created: int
     duplicates: int
     refused: int
+    warnings: int
     buyers_created: int
     unmapped_customers: list[dict[str, str | None]]
     reconciliation: list[dict[str, Any]]

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tradecover.cli.limits import _actor, _buyer_id, _policy_id
@@ -103,13 +104,16 @@ def register(app: typer.Typer, container_factory: Any) -> None:
             _print_json(report.to_dict())
         else:
             verb = "would be" if dry_run else ("applied" if report.applied else "NOT applied")
+            # Plain text: file names and messages come from the file; "[code]" is not a style.
             console.print(
                 f"{report.file} ({report.format}): {report.created} created, {report.duplicates} duplicates, "
-                f"{report.refused} refused, {report.buyers_created} new buyers — {verb}"
+                f"{report.refused} refused, {report.buyers_created} new buyers — {verb}",
+                markup=False,
             )
             for line in [x for x in report.lines if x.outcome == "refused"][:50]:
                 errors.print(
-                    f"  {line.file}, line {line.line}, field {line.field or '-'}: {line.message} [{line.code}]"
+                    f"  {line.file}, line {line.line}, field {line.field or '-'}: {line.message} [{line.code}]",
+                    markup=False,
                 )
             if report.unmapped_customers:
                 errors.print(f"  unmapped customers: {len(report.unmapped_customers)}")
@@ -162,9 +166,9 @@ def register(app: typer.Typer, container_factory: Any) -> None:
         for column in ("buyer", "outstanding", "covered", "uncovered", "limit_in_force", "utilisation"):
             table.add_column(column, justify="left" if column == "buyer" else "right")
         for row in rows:
-            table.add_row(
+            table.add_row(  # buyers' names come from customers' documents: text, never markup
                 *(
-                    str(row[c] or "")
+                    escape(str(row[c] or ""))
                     for c in ("buyer", "outstanding", "covered", "uncovered", "limit_in_force", "utilisation")
                 )
             )
@@ -224,7 +228,7 @@ def register(app: typer.Typer, container_factory: Any) -> None:
             table.add_column(column, justify="left" if column == "buyer" else "right")
         for row in rows:
             table.add_row(
-                str(row[1]), *(str(v) for v in row[3:8]), str(row[8]), "" if row[10] is None else str(row[10])
+                escape(str(row[1])), *(str(v) for v in row[3:8]), str(row[8]), "" if row[10] is None else str(row[10])
             )
         console.print(table)
 
@@ -234,20 +238,28 @@ def register(app: typer.Typer, container_factory: Any) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Load reference exchange rates (e.g. the ECB's) for converting invoices to the policy currency."""
-        text = _read(file, "file").decode("utf-8-sig")
-        rows: list[tuple[str, str, date, str]] = []
-        for number, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        # Inside the container's context: a refused file is reported as an error, never a traceback.
+        with container_factory() as container:
             try:
-                rows.append((row["currency"], row["quote"], date.fromisoformat(row["date"]), row["rate"]))
-            except (KeyError, ValueError, TypeError) as error:
-                raise InvalidInput(
-                    f"{file.name}, line {number}: expected currency,quote,date,rate ({error})",
-                    code="rates.bad_line",
-                    field="rate",
-                ) from None
-        with container_factory() as container, container.uow() as uow:
-            added = ledger.add_exchange_rates(uow, container.clock, _actor(container, uow, None), rows)
-            uow.commit()
+                text = _read(file, "file").decode("utf-8-sig")
+            except UnicodeDecodeError:
+                raise InvalidInput(f"{file.name}: not UTF-8 text", code="rates.bad_file", field="file") from None
+            rows: list[tuple[str, str, date, str]] = []
+            for number, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+                try:
+                    values = [row[k] for k in ("currency", "quote", "date", "rate")]
+                    if any(v is None for v in values):
+                        raise ValueError("missing values")
+                    rows.append((values[0], values[1], date.fromisoformat(values[2]), values[3]))
+                except (KeyError, ValueError, TypeError) as error:
+                    raise InvalidInput(
+                        f"{file.name}, line {number}: expected currency,quote,date,rate ({error})",
+                        code="rates.bad_line",
+                        field="rate",
+                    ) from None
+            with container.uow() as uow:
+                added = ledger.add_exchange_rates(uow, container.clock, _actor(container, uow, None), rows)
+                uow.commit()
         if as_json:
             _print_json({"read": len(rows), "added": added})
         else:

@@ -79,16 +79,33 @@ def periods_with_discretionary(periods: Sequence[LimitPeriod], discretionary: Mo
 
 
 def covered_exposure(lines: Sequence[ExposureLine], periods: Sequence[LimitPeriod], currency: str) -> Money:
-    """max over k of min(O_k, L_k), O_k = eligible outstanding delivered before the end of period k."""
-    eligible = sorted((line.delivery_date, line.open_net.to_minor()) for line in lines if line.reason is None)
+    """max over k of min(O_k, L_k), O_k = eligible outstanding delivered before the end of period k.
+
+    DOMAIN.md §5: a new or increased limit covers the deliveries made before it only if they were not
+    overdue on its date; so a period that raises the limit leaves out of O_k the earlier deliveries
+    already past due at its start (they stay covered by the earlier periods, up to their amounts).
+    """
+    eligible = sorted(
+        (line.delivery_date, line.due_date, line.open_net.to_minor()) for line in lines if line.reason is None
+    )
     best = 0
     index = 0
     delivered = 0
+    previous = 0
     for period in sorted(periods, key=lambda p: p.start):
         while index < len(eligible) and (period.end is None or eligible[index][0] < period.end):
-            delivered += eligible[index][1]
+            delivered += eligible[index][2]
             index += 1
-        best = max(best, min(delivered, period.amount.to_minor()))
+        amount = period.amount.to_minor()
+        outstanding = delivered
+        if amount > previous:
+            outstanding -= sum(
+                open_minor
+                for delivery, due, open_minor in eligible[:index]
+                if delivery < period.start and due < period.start
+            )
+        best = max(best, min(outstanding, amount))
+        previous = amount
     return Money.from_minor(best, currency)
 
 

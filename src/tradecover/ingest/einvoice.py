@@ -7,7 +7,7 @@ one :class:`InvoiceRecord` in the shape every ledger parser produces.
 
 Formats, recognised by content, never by the file name:
 
-* a PDF (``%PDF-``) is read as **Factur-X / ZUGFeRD 2.x**: the CII XML is the
+* a PDF (``%PDF-`` header) is read as **Factur-X / ZUGFeRD 2.x**: the CII XML is the
   attachment named ``factur-x.xml`` (else ``zugferd-invoice.xml``, else
   ``xrechnung.xml``), format ``"facturx"``;
 * an XML whose root is ``rsm:CrossIndustryInvoice`` (D16B/D22B, namespace
@@ -76,13 +76,14 @@ Errors: a file that cannot be read at all raises :class:`InvalidInput`
 ``einvoice.too_complex``, ``einvoice.unknown_format``, ``einvoice.unsafe_xml``
 (any DTD: entity bombs, external entities and external DTDs never get past the
 ``<!DOCTYPE``), ``einvoice.bad_encoding``, ``einvoice.bad_xml``,
-``einvoice.bad_pdf``, ``einvoice.no_invoice_xml``. Encodings: UTF-8 (what EN 16931
-and Factur-X require), and the other encodings expat decodes itself (UTF-16,
-ISO-8859-1, US-ASCII); any other declared encoding is ``einvoice.bad_encoding``. A readable document missing
-a required term, or with a malformed date, amount, currency or type code,
-gives :class:`LineProblem` entries naming the business term (e.g. field
-``BT-1 invoice number``) and no record. Problems and records point at the XML
-element's line (in the embedded XML for a PDF).
+``einvoice.bad_pdf``, ``einvoice.no_invoice_xml``. Encodings: UTF-8 (what
+EN 16931 and Factur-X require) and the others expat decodes itself (UTF-16,
+ISO-8859-1, US-ASCII); any other declared encoding is ``einvoice.bad_encoding``.
+A readable document missing a required term, or with a malformed date (BT-9,
+BT-72 and BT-74 included), amount, currency or type code, gives
+:class:`LineProblem` entries naming the business term (e.g. field ``BT-1
+invoice number``) and no record. Problems and records point at the XML
+element's line (the record: the root element's; in the embedded XML for a PDF).
 
 Safety: size limits before anything is parsed; XML goes through defusedxml's
 expat parser with DTDs forbidden, so no entity is ever expanded and nothing is
@@ -536,7 +537,7 @@ class _Reader:
         return self.lines.get(self.root, 1)
 
     def problem(self, where: Sequence[Element | None], field: str, message: str, code: str, *, fatal: bool) -> None:
-        self.problems.append(line_problem(Source(self.name, self.line(*where)), field, message, code))
+        self.problems.append(line_problem(Source(self.name, self.line(*where)), field, message, code, refuses=fatal))
         self.fatal = self.fatal or fatal
 
     def missing(self, where: Sequence[Element | None], field: str) -> None:
@@ -1054,9 +1055,9 @@ def parse_einvoice(data: bytes, name: str) -> LedgerFile:
     data = bytes(data)
     if len(data) > MAX_EINVOICE_BYTES:
         raise file_problem(name, f"larger than {MAX_EINVOICE_BYTES} bytes", "einvoice.too_large")
-    if data.startswith(_PDF_MAGIC):
+    head = data[:1024]
+    if head.removeprefix(_UTF8_BOM).lstrip().startswith(_PDF_MAGIC):
         return _read_document(_xml_from_pdf(data, name), name, "facturx")
-    head = data[:64]
     if head.startswith(_WIDE_BOMS) or head.removeprefix(_UTF8_BOM).lstrip().startswith(b"<"):
         return _read_document(data, name, "xml")
     what = "an empty file" if not data.strip() else "neither a PDF nor XML"

@@ -15,7 +15,9 @@ Layout read:
   matched case-insensitively (``MontantDevise`` too) and by name, so any
   order; ``EcritureLet``/``DateLet`` may be missing (16-column files);
   other extra columns are ignored; the ``Montant``/``Sens`` variant is
-  refused (its missing ``Debit``/``Credit`` columns are named);
+  refused (its missing ``Debit``/``Credit`` columns are named); fields in
+  double quotes (which the text does not provide for, but a few exporters
+  write) are read as CSV fields, one line at a time;
 * dates ``YYYYMMDD`` (also ``DD/MM/YYYY`` and ``YYYY-MM-DD``); amounts with
   a decimal comma (or point), no thousands separator, possibly zero-padded
   and signed with spaces (``" 000000000001437,12"``, ``-0000012,50``);
@@ -100,6 +102,7 @@ code ``fec.*``; more than :data:`MAX_PROBLEMS` refuse the file.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gc
 import io
@@ -111,7 +114,7 @@ from decimal import Decimal
 from itertools import islice
 
 from tradecover.domain.errors import InvalidInput
-from tradecover.domain.identifiers import IdentifierKind, detect_identifier, parse_identifier
+from tradecover.domain.identifiers import detect_identifier, parse_identifier
 from tradecover.domain.money import CURRENCY_MINOR_UNITS
 from tradecover.domain.money import currency as checked_currency
 from tradecover.ingest.ledger_csv import decode_text, refuse_binary
@@ -172,6 +175,8 @@ _OPTIONAL = frozenset({"EcritureLet", "DateLet"})
 _BY_FOLDED = {column.casefold(): column for column in FEC_COLUMNS}
 #: Labels that may have swallowed a separator, the likeliest first.
 _LABELS = ("EcritureLib", "CompAuxLib", "CompteLib", "JournalLib")
+_DATE_COLUMNS = ("EcritureDate", "PieceDate", "DateLet", "ValidDate")
+_AMOUNT_COLUMNS = ("Debit", "Credit", "Montantdevise")
 
 _C1_BYTES = re.compile(rb"[\x80-\x9f]")
 _ZERO = Decimal(0)
@@ -184,23 +189,25 @@ _OPENING_CODES = frozenset({"AN", "RAN", "ANO", "ANX"})
 _BANK_PREFIXES = ("BQ", "BAN", "BNK", "CAI")
 _BANK_WORDS = ("banque", "bank", "caisse")
 
-_VAT_FR = re.compile(r"(?<![0-9A-Z])FR ?[0-9A-HJ-NP-Z]{2} ?[0-9]{3} ?[0-9]{3} ?[0-9]{3}(?![0-9])")
-# Country code, then the number: Austria's starts with U, Spain's may start
-# with a letter, the others with a digit (so that "SIREN 7…" is no Slovenian VAT).
-_VAT_EU = re.compile(
-    r"(?<![0-9A-Z])(?:ATU|ES ?[0-9A-Z]|(?:BE|BG|CY|CZ|DE|DK|EE|EL|FI|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|XI)"
-    r" ?[0-9])(?:[0-9A-Z]| (?=[0-9])){6,14}(?![0-9A-Z])"
+# Identifiers written in a label, one pattern tried left to right: at a given
+# place a French VAT number, then another EU VAT number (country code, then
+# the number: Austria's starts with U, Spain's may start with a letter, the
+# others with a digit, so that "SIREN 7…" is no Slovenian VAT), then a SIRET,
+# then a SIREN, so that the SIREN inside a SIRET or a VAT number is not read
+# again on its own.
+_IDENTIFIER_IN_TEXT = re.compile(
+    r"(?<![0-9A-Z])(?:"
+    r"(?P<vat_fr>FR ?[0-9A-HJ-NP-Z]{2} ?[0-9]{3} ?[0-9]{3} ?[0-9]{3})(?![0-9])"
+    r"|(?P<vat>(?:ATU|ES ?[0-9A-Z]|(?:BE|BG|CY|CZ|DE|DK|EE|EL|FI|HR|HU|IE|IT|LT|LU|LV|MT|NL|PL|PT|RO|SE|SI|SK|XI)"
+    r" ?[0-9])(?:[0-9A-Z]| (?=[0-9])){6,14})(?![0-9A-Z])"
+    r"|(?P<siret>[0-9]{3} ?[0-9]{3} ?[0-9]{3} ?[0-9]{5})(?![0-9A-Z])"
+    r"|(?P<siren>[0-9]{3} ?[0-9]{3} ?[0-9]{3})(?![0-9A-Z])"
+    r")"
 )
-_SIRET = re.compile(r"(?<![0-9A-Z])[0-9]{3} ?[0-9]{3} ?[0-9]{3} ?[0-9]{5}(?![0-9A-Z])")
-_SIREN = re.compile(r"(?<![0-9A-Z])[0-9]{3} ?[0-9]{3} ?[0-9]{3}(?![0-9A-Z])")
 #: What every identifier above holds: seven digits in a row (spaces allowed).
 _DIGIT_RUN = re.compile(r"[0-9](?: ?[0-9]){6}")
-_IDENTIFIER_PATTERNS = (
-    (_VAT_FR, IdentifierKind.VAT_FR),
-    (_VAT_EU, IdentifierKind.VAT),
-    (_SIRET, IdentifierKind.SIRET),
-    (_SIREN, IdentifierKind.SIREN),
-)
+_KIND_ORDER = {"vat_fr": 0, "vat": 1, "siret": 2, "siren": 3}
+_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
 
 
 class _TooMany(Exception):
@@ -224,9 +231,8 @@ def _amount(raw: str) -> Decimal:
     return -value if sign == "-" or trailing else value
 
 
-def _date_parser() -> Callable[[str], date]:
-    """A date reader with a per-file cache: a FEC has a few hundred distinct dates and a million lines."""
-    cache: dict[str, date] = {}
+def _date_parser(cache: dict[str, date]) -> Callable[[str], date]:
+    """A date reader filling ``cache``: a FEC has a few hundred distinct dates and a million lines."""
 
     def parse(raw: str) -> date:
         known = cache.get(raw)
@@ -260,35 +266,50 @@ def _date_parser() -> Callable[[str], date]:
     return parse
 
 
+def _siren(digits: str) -> bool:
+    """Whether 9 ASCII digits are a SIREN: the Luhn check (as python-stdnum, without its per-call overhead)."""
+    odd = sum(ord(digit) - 48 for digit in digits[-1::-2])
+    even = sum(_LUHN_DOUBLED[ord(digit) - 48] for digit in digits[-2::-2])
+    return (odd + even) % 10 == 0 and digits != "000000000"
+
+
 def find_identifiers(*texts: str, account: str | None = None) -> tuple[tuple[str, str], ...]:
     """Checksum-valid SIREN, SIRET and VAT numbers written in labels (and in an account number).
 
-    VAT numbers first, then SIRETs, then SIRENs; a valid number is read once
-    (the SIREN inside a SIRET or a French VAT number is not reported again).
-    In ``account`` a SIREN or SIRET starting with ``00`` is taken for a
-    zero-padded counter, not an identifier.
+    French VAT numbers first, then other VAT numbers, SIRETs, SIRENs; the
+    SIREN inside a SIRET or a French VAT number is not reported again (but
+    is when the VAT number's key is wrong). In ``account`` a SIREN or SIRET
+    starting with ``00`` is taken for a zero-padded counter, not an
+    identifier. SIRENs are checked here (Luhn, as the domain does: a FEC has
+    100,000 customers to look at); the other kinds go through
+    :func:`~tradecover.domain.identifiers.parse_identifier`.
     """
     found: list[tuple[str, str]] = []
-    sources = [(text, False) for text in texts if text]
-    if account:
-        sources.append((account, True))
-    for raw_text, is_account in sources:
-        if _DIGIT_RUN.search(raw_text) is None:
+    for position, text in enumerate((*texts, account or "")):
+        if not text or _DIGIT_RUN.search(text) is None:
             continue
-        text = raw_text.upper()
-        for pattern, kind in _IDENTIFIER_PATTERNS:
-            for match in pattern.finditer(text):
-                number = match.group()
-                if is_account and kind in (IdentifierKind.SIREN, IdentifierKind.SIRET) and number.startswith("00"):
-                    continue
+        is_account = position == len(texts)
+        for match in _IDENTIFIER_IN_TEXT.finditer(text.upper()):
+            kind = match.lastgroup or ""
+            number = match.group()
+            if kind in ("siren", "siret") and is_account and number.startswith("00"):
+                continue
+            pair: tuple[str, str] | None = None
+            if kind == "siren":
+                digits = number.replace(" ", "")
+                if _siren(digits):
+                    pair = ("siren", digits)
+            else:
                 try:
                     identifier = parse_identifier(kind, number)
                 except InvalidInput:
-                    continue
-                pair = (identifier.kind.value, identifier.value)
-                if pair not in found:
-                    found.append(pair)
-                text = text.replace(number, " ")
+                    if kind == "vat_fr" and _siren(siren := number.replace(" ", "")[-9:]):
+                        pair = ("siren", siren)  # a SIREN with a wrong VAT key
+                else:
+                    pair = (identifier.kind.value, identifier.value)
+            if pair is not None and pair not in found:
+                found.append(pair)
+    found.sort(key=lambda pair: _KIND_ORDER.get(pair[0], len(_KIND_ORDER)))
     return tuple(found)
 
 
@@ -303,9 +324,14 @@ class _Header:
                 "fec.missing_header",
             )
         self.separator = "|" if line.count("|") >= line.count("\t") else "\t"
-        cells = [cell.strip() for cell in line.split(self.separator)]
+        #: Every field in double quotes, as a few exporters write (the text has no quoting).
+        self.quoted = line.lstrip().startswith('"')
+        cells = [cell.strip() for cell in self.split(line)]
+        #: A separator ends the header (and then, presumably, every line).
+        self.trailing = False
         while cells and not cells[-1]:
-            cells.pop()  # a separator ending the header (and then every line)
+            cells.pop()
+            self.trailing = True
         self.width = len(cells)
         positions: dict[str, int] = {}
         for position, cell in enumerate(cells):
@@ -325,6 +351,17 @@ class _Header:
             )
         self.positions = positions
         self.labels = [positions[label] for label in _LABELS]
+        self.dates = [positions[column] for column in _DATE_COLUMNS if column in positions]
+        self.amounts = [positions[column] for column in _AMOUNT_COLUMNS]
+
+    def split(self, line: str) -> list[str]:
+        """The fields of a line; a quoted file goes through the csv module (a quoted field may hold separators)."""
+        if not self.quoted:
+            return line.split(self.separator)
+        try:
+            return next(csv.reader((line,), delimiter=self.separator), [])
+        except csv.Error:  # a field beyond the csv module's size limit
+            return line.split(self.separator)
 
 
 class _Parser:
@@ -336,7 +373,8 @@ class _Parser:
         self.currency = money
         self.terms = terms
         self.problems: list[LineProblem] = []
-        self.parse_date = _date_parser()
+        self.dates: dict[str, date] = {}
+        self.parse_date = _date_parser(self.dates)
         self.buyers: dict[str, BuyerRef] = {}
         self.journals: dict[str, tuple[str, tuple[bool, bool]]] = {}
         self.balances: dict[str, dict[str, Decimal]] = {}
@@ -393,37 +431,46 @@ class _Parser:
         per_currency[money] = per_currency.get(money, _ZERO) + amount
 
     def repair(self, fields: list[str], header: _Header, line: int) -> list[str] | None:
-        """A line with too many fields, with the extra ones merged back into the label that held a separator."""
-        if len(fields) > header.width and not fields[-1].strip():
-            fields = fields[:-1]  # a separator ending the line
-            if len(fields) == header.width:
-                return fields
+        """A line with too many fields, with the extra ones merged back into the label that held a separator.
+
+        A candidate is kept when every date and amount column then reads
+        (the labels sit before the amounts, so a wrong merge shifts them);
+        the last resort is a separator ending the line.
+        """
+        if header.trailing and len(fields) == header.width + 1 and not fields[-1].strip():
+            return fields[:-1]
         extra = len(fields) - header.width
         if extra > 0:
-            positions = header.positions
-            for label in header.labels:
-                merged = [
+            candidates = [
+                [
                     *fields[:label],
                     header.separator.join(fields[label : label + extra + 1]),
                     *fields[label + extra + 1 :],
                 ]
-                try:
-                    self.parse_date(merged[positions["EcritureDate"]])
-                    if merged[positions["PieceDate"]].strip():
-                        self.parse_date(merged[positions["PieceDate"]])
-                    _amount(merged[positions["Debit"]])
-                    _amount(merged[positions["Credit"]])
-                except ValueError:
-                    continue
-                if merged[positions["CompteNum"]].strip():
-                    return merged
-        self.problem(
-            line,
-            None,
-            f"{len(fields)} fields, the header has {header.width}",
-            "wrong_field_count",
-        )
+                for label in header.labels
+            ]
+            if extra == 1 and not fields[-1].strip():
+                candidates.append(fields[:-1])
+            for candidate in candidates:
+                if self.readable(candidate, header):
+                    return candidate
+        self.problem(line, None, f"{len(fields)} fields, the header has {header.width}", "wrong_field_count")
         return None
+
+    def readable(self, fields: list[str], header: _Header) -> bool:
+        """Whether the dates, amounts and currency of a repaired line read."""
+        try:
+            for column in header.dates:
+                raw = fields[column]
+                if raw.strip() or column == header.positions["EcritureDate"]:
+                    self.parse_date(raw)
+            for column in header.amounts:
+                _amount(fields[column])
+        except ValueError:
+            return False
+        currency = fields[header.positions["Idevise"]].strip()
+        account = fields[header.positions["CompteNum"]].strip()
+        return bool(account) and (not currency or (len(currency) == 3 and currency.isalpha()))
 
 
 def _check_terms(default_terms_days: int) -> timedelta:
@@ -443,6 +490,8 @@ def _decode(data: bytes, name: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]  # a UTF-8 mark on a file that is not (wholly) UTF-8
     if _C1_BYTES.search(data):
         try:
             return data.decode("cp1252")
@@ -535,7 +584,7 @@ def _scan(parser: _Parser, header: _Header, lines: list[str], start: int) -> tup
     Decimal, no date) and binds everything it uses to locals.
     """
     positions = header.positions
-    width, separator = header.width, header.separator
+    width, separator, quoted = header.width, header.separator, header.quoted
     p_journal, p_number, p_account = positions["JournalCode"], positions["EcritureNum"], positions["CompteNum"]
     p_debit, p_credit = positions["Debit"], positions["Credit"]
     entries = _Entries()
@@ -548,7 +597,7 @@ def _scan(parser: _Parser, header: _Header, lines: list[str], start: int) -> tup
     line_number = start
     for line in islice(lines, start, None):
         line_number += 1
-        fields = line.split(separator)
+        fields = header.split(line) if quoted else line.split(separator)
         if len(fields) != width:
             if not line.strip():
                 continue
@@ -650,7 +699,10 @@ def _rebuild(parser: _Parser, header: _Header, scanned: tuple[list[_Row], _Entri
     vat_credit, vat_debit = entries.vat_credit, entries.vat_debit
     bank_entries, sales_debit = entries.bank, entries.sales_debit
     invoice_kind, credit_note_kind = RecordKind.INVOICE, RecordKind.CREDIT_NOTE
-    buyers, balances = parser.buyers, parser.balances
+    balances, dates = parser.balances, parser.dates
+    # Per raw account cell: the account, its buyer, its balances (a customer has many lines).
+    accounts: dict[str, tuple[str, BuyerRef, dict[str, Decimal]]] = {}
+    letters: dict[str, str] = {}
 
     records: list[LedgerRecord | None] = []
     append = records.append
@@ -660,8 +712,18 @@ def _rebuild(parser: _Parser, header: _Header, scanned: tuple[list[_Row], _Entri
     waiting_payments: list[tuple[int, Source, BuyerRef, date, Decimal, str, str | None, tuple[str, str]]] = []
     waiting_credit_notes: list[tuple[int, tuple[str, str]]] = []
     for line, fields, amount, debit in rows:
-        aux = fields[p_aux].strip()
-        account = aux or fields[p_account].strip()
+        raw_account = fields[p_aux] or fields[p_account]
+        known = accounts.get(raw_account)
+        if known is None:
+            aux = fields[p_aux].strip()
+            account = aux or fields[p_account].strip()
+            label = fields[p_aux_label].strip() if aux else fields[p_account_label].strip()
+            buyer = parser.buyers.get(account) or parser.buyer(account, label, own_account=not aux)
+            per_currency = balances.setdefault(account, {})
+            known = (account, buyer, per_currency)
+            if aux or not fields[p_aux]:  # not a blank auxiliary account standing for the general one
+                accounts[raw_account] = known
+        account, buyer, per_currency = known
         record_currency, record_amount = accounting, amount
         fx_code = fields[p_fx]
         if fx_code and (fx_code := fx_code.strip().upper()) and fx_code != accounting:
@@ -677,31 +739,32 @@ def _rebuild(parser: _Parser, header: _Header, scanned: tuple[list[_Row], _Entri
                     problem(line, "Idevise", f"unknown currency {fx_code[:10]!r}", "invalid_currency")
                     continue
                 record_currency, record_amount = fx_code, fx_amount
-        per_currency = balances.get(account)
-        if per_currency is None:
-            per_currency = balances[account] = {record_currency: zero}
         per_currency[record_currency] = per_currency.get(record_currency, zero) + (
             record_amount if debit else -record_amount
         )
-        try:
-            entry_date = parse_date(fields[p_date])
-        except ValueError as error:
-            problem(line, "EcritureDate", str(error), "invalid_date")
-            continue
-        raw_piece_date = fields[p_piece_date]
-        piece_date: date | None = None
-        if raw_piece_date and raw_piece_date.strip():
+        raw_date = fields[p_date]
+        entry_date = dates.get(raw_date)
+        if entry_date is None:
             try:
-                piece_date = parse_date(raw_piece_date)
+                entry_date = parse_date(raw_date)
+            except ValueError as error:
+                problem(line, "EcritureDate", str(error), "invalid_date")
+                continue
+        raw_date = fields[p_piece_date]
+        piece_date = dates.get(raw_date) if raw_date else None
+        if piece_date is None and raw_date and raw_date.strip():
+            try:
+                piece_date = parse_date(raw_date)
             except ValueError as error:
                 problem(line, "PieceDate", str(error), "invalid_date")
                 continue
-        buyer = buyers.get(account)
-        if buyer is None:
-            label = fields[p_aux_label].strip() if aux else fields[p_account_label].strip()
-            buyer = parser.buyer(account, label, own_account=not aux)
         raw_letter = fields[p_letter] if p_letter is not None else ""
-        letter = raw_letter.strip().rstrip("*").strip().upper() if raw_letter else ""
+        if raw_letter:
+            letter = letters.get(raw_letter, "")
+            if not letter and len(letters) < 100_000:
+                letter = letters[raw_letter] = raw_letter.strip().rstrip("*").strip().upper()
+        else:
+            letter = ""
         key = (fields[p_journal], fields[p_number])
         opening, bank = journal(key[0], fields[p_journal_label])
         bank = not opening and (bank or key in bank_entries)
@@ -753,7 +816,7 @@ def _rebuild(parser: _Parser, header: _Header, scanned: tuple[list[_Row], _Entri
                 vat = zero
             elif record_currency != accounting:
                 quantum = Decimal(1).scaleb(-CURRENCY_MINOR_UNITS[record_currency])
-                vat = (vat * record_amount / amount).quantize(quantum)
+                vat = min((vat * record_amount / amount).quantize(quantum), record_amount)
 
         if not debit:
             if letter:
@@ -780,18 +843,19 @@ def _rebuild(parser: _Parser, header: _Header, scanned: tuple[list[_Row], _Entri
                 lettered[account, letter] = [number]
             elif number not in numbers:
                 numbers.append(number)
-        merge_key = (key[0], key[1], account, number, record_currency)
-        earlier = merged.get(merge_key)
-        if earlier is not None:
-            first = records[earlier]
-            assert isinstance(first, InvoiceRecord)
-            records[earlier] = replace(
-                first,
-                amount_excl_vat=first.amount_excl_vat + record_amount - vat,
-                vat_amount=first.vat_amount + vat,
-            )
-            continue
-        merged[merge_key] = len(records)
+        if amount != entries.customer_debit[key]:  # several customer debits in this entry: instalments?
+            merge_key = (key[0], key[1], account, number, record_currency)
+            earlier = merged.get(merge_key)
+            if earlier is not None:
+                first = records[earlier]
+                assert isinstance(first, InvoiceRecord)
+                records[earlier] = replace(
+                    first,
+                    amount_excl_vat=first.amount_excl_vat + record_amount - vat,
+                    vat_amount=first.vat_amount + vat,
+                )
+                continue
+            merged[merge_key] = len(records)
         append(
             InvoiceRecord(
                 Source(name, line),

@@ -125,6 +125,7 @@ class LineProblem:
     field: str | None
     message: str
     code: str
+    refuses: bool = True  # False: a warning (e.g. an identifier ignored), the record itself is kept
 
     def text(self) -> str:
         where = f"{self.source.file}, line {self.source.line}" + (f", field {self.field}" if self.field else "")
@@ -151,8 +152,8 @@ class LedgerFile:
     balances: list[CustomerBalance] = field(default_factory=list)
 
 
-def line_problem(source: Source, field: str | None, message: str, code: str) -> LineProblem:
-    return LineProblem(source, field, message, code)
+def line_problem(source: Source, field: str | None, message: str, code: str, *, refuses: bool = True) -> LineProblem:
+    return LineProblem(source, field, message, code, refuses)
 
 
 def file_problem(name: str, message: str, code: str, field: str | None = None) -> InvalidInput:

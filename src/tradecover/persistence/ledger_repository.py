@@ -9,15 +9,81 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from psycopg import sql
+from sqlalchemy import Connection, Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from tradecover.domain.money import Money
+from tradecover.domain.money import CURRENCY_MINOR_UNITS, Money
 from tradecover.domain.receivables import Dispute, EntryKind, Invoice, Payment
 from tradecover.persistence import tables as t
 from tradecover.services.ledger_ports import BuyerBalance, FactorAssignment, ImportRecord, OpenOrder
 
 _CHUNK = 5_000
+#: From this many rows on, PostgreSQL gets them through COPY rather than INSERT (a large import).
+_COPY_FROM = 2_000
+
+INVOICES: Table = t.LedgerInvoiceRow.__table__  # type: ignore[assignment]
+PAYMENTS: Table = t.LedgerPaymentRow.__table__  # type: ignore[assignment]
+BALANCES: Table = t.BuyerBalanceRow.__table__  # type: ignore[assignment]
+BOOK: Table = t.BookEntryRow.__table__  # type: ignore[assignment]
+
+_INVOICE_COLUMNS = (
+    "id",
+    "policy_id",
+    "buyer_id",
+    "kind",
+    "number",
+    "issue_date",
+    "delivery_date",
+    "due_date",
+    "currency",
+    "net_minor",
+    "vat_minor",
+    "invoice_reference",
+    "order_reference",
+    "source",
+    "recorded_by",
+    "recorded_at",
+)
+_PAYMENT_COLUMNS = (
+    "id",
+    "policy_id",
+    "buyer_id",
+    "received_on",
+    "currency",
+    "amount_minor",
+    "reference",
+    "invoices",
+    "dedupe_key",
+    "source",
+    "recorded_by",
+    "recorded_at",
+)
+_BALANCE_COLUMNS = (
+    "policy_id",
+    "buyer_id",
+    "currency",
+    "unpaid_gross_minor",
+    "unpaid_net_minor",
+    "on_account_minor",
+    "oldest_due_date",
+    "open_disputes",
+    "invoices_paid",
+    "invoices_paid_late",
+    "days_beyond_terms",
+    "max_days_overdue",
+    "trading_since",
+    "updated_at",
+)
+_ENTRY_KINDS = {kind.value: kind for kind in EntryKind}
+
+
+def _money(units: int, currency: str) -> Money:
+    """``Money.from_minor`` for values read back from the ledger (hundreds of thousands on a large policy)."""
+    minor = CURRENCY_MINOR_UNITS.get(currency)
+    if minor is None or type(units) is not int:
+        return Money.from_minor(units, currency)  # its checks and errors
+    return Money(Decimal(units).scaleb(-minor), currency)
 
 
 def _invoice(r: Any) -> Invoice:
@@ -31,8 +97,8 @@ def _invoice(r: Any) -> Invoice:
         issue_date=r.issue_date,
         delivery_date=r.delivery_date,
         due_date=r.due_date,
-        amount_excl_vat=Money.from_minor(r.net_minor, cur),
-        vat_amount=Money.from_minor(r.vat_minor, cur),
+        amount_excl_vat=_money(r.net_minor, cur),
+        vat_amount=_money(r.vat_minor, cur),
         recorded_at=r.recorded_at,
         recorded_by=r.recorded_by,
         invoice_reference=r.invoice_reference,
@@ -41,19 +107,93 @@ def _invoice(r: Any) -> Invoice:
     )
 
 
+def _invoices(rows: Iterable[Any]) -> Iterable[Invoice]:
+    """Invoices from rows of ``_INVOICE_COLUMNS``, in order (the bulk reads: no attribute lookups)."""
+    kinds = _ENTRY_KINDS
+    for (
+        id_,
+        policy_id,
+        buyer_id,
+        kind,
+        number,
+        issue_date,
+        delivery_date,
+        due_date,
+        cur,
+        net_minor,
+        vat_minor,
+        invoice_reference,
+        order_reference,
+        source,
+        recorded_by,
+        recorded_at,
+    ) in rows:
+        yield Invoice(
+            id=id_,
+            policy_id=policy_id,
+            buyer_id=buyer_id,
+            kind=kinds.get(kind) or EntryKind(kind),
+            number=number,
+            issue_date=issue_date,
+            delivery_date=delivery_date,
+            due_date=due_date,
+            amount_excl_vat=_money(net_minor, cur),
+            vat_amount=_money(vat_minor, cur),
+            recorded_at=recorded_at,
+            recorded_by=recorded_by,
+            invoice_reference=invoice_reference,
+            order_reference=order_reference,
+            source=source,
+        )
+
+
 def _payment(r: Any) -> Payment:
     return Payment(
         id=r.id,
         policy_id=r.policy_id,
         buyer_id=r.buyer_id,
         received_on=r.received_on,
-        amount=Money.from_minor(r.amount_minor, r.currency),
+        amount=_money(r.amount_minor, r.currency),
         recorded_at=r.recorded_at,
         recorded_by=r.recorded_by,
         reference=r.reference,
-        invoices=tuple(json.loads(r.invoices)),
+        invoices=_numbers(r.invoices),
         source=r.source,
     )
+
+
+def _payments(rows: Iterable[Any]) -> Iterable[Payment]:
+    """Payments from rows of ``_PAYMENT_COLUMNS``, in order."""
+    for (
+        id_,
+        policy_id,
+        buyer_id,
+        received_on,
+        cur,
+        amount_minor,
+        reference,
+        invoices,
+        _dedupe_key,
+        source,
+        recorded_by,
+        recorded_at,
+    ) in rows:
+        yield Payment(
+            id=id_,
+            policy_id=policy_id,
+            buyer_id=buyer_id,
+            received_on=received_on,
+            amount=_money(amount_minor, cur),
+            recorded_at=recorded_at,
+            recorded_by=recorded_by,
+            reference=reference,
+            invoices=_numbers(invoices),
+            source=source,
+        )
+
+
+def _numbers(stored: str) -> tuple[str, ...]:
+    return () if stored == "[]" else tuple(json.loads(stored))
 
 
 def _balance(r: t.BuyerBalanceRow) -> BuyerBalance:
@@ -72,42 +212,64 @@ def _balance(r: t.BuyerBalanceRow) -> BuyerBalance:
     )
 
 
-def _invoice_values(i: Invoice) -> dict[str, Any]:
-    return {
-        "id": i.id,
-        "policy_id": i.policy_id,
-        "buyer_id": i.buyer_id,
-        "kind": i.kind.value,
-        "number": i.number,
-        "issue_date": i.issue_date,
-        "delivery_date": i.delivery_date,
-        "due_date": i.due_date,
-        "currency": i.currency,
-        "net_minor": i.amount_excl_vat.to_minor(),
-        "vat_minor": i.vat_amount.to_minor(),
-        "invoice_reference": i.invoice_reference,
-        "order_reference": i.order_reference,
-        "source": None if i.source is None else i.source[:300],
-        "recorded_by": i.recorded_by,
-        "recorded_at": i.recorded_at,
-    }
+def _invoice_row(i: Invoice) -> tuple[Any, ...]:
+    """The values of ``_INVOICE_COLUMNS``."""
+    return (
+        i.id,
+        i.policy_id,
+        i.buyer_id,
+        i.kind.value,
+        i.number,
+        i.issue_date,
+        i.delivery_date,
+        i.due_date,
+        i.currency,
+        i.amount_excl_vat.to_minor(),
+        i.vat_amount.to_minor(),
+        i.invoice_reference,
+        i.order_reference,
+        None if i.source is None else i.source[:300],
+        i.recorded_by,
+        i.recorded_at,
+    )
 
 
-def _payment_values(p: Payment, dedupe_key: str) -> dict[str, Any]:
-    return {
-        "id": p.id,
-        "policy_id": p.policy_id,
-        "buyer_id": p.buyer_id,
-        "received_on": p.received_on,
-        "currency": p.amount.currency,
-        "amount_minor": p.amount.to_minor(),
-        "reference": p.reference,
-        "invoices": json.dumps(list(p.invoices)),
-        "dedupe_key": dedupe_key[:300],
-        "source": None if p.source is None else p.source[:300],
-        "recorded_by": p.recorded_by,
-        "recorded_at": p.recorded_at,
-    }
+def _payment_row(p: Payment, dedupe_key: str) -> tuple[Any, ...]:
+    """The values of ``_PAYMENT_COLUMNS``."""
+    return (
+        p.id,
+        p.policy_id,
+        p.buyer_id,
+        p.received_on,
+        p.amount.currency,
+        p.amount.to_minor(),
+        p.reference,
+        json.dumps(list(p.invoices)),
+        dedupe_key[:300],
+        None if p.source is None else p.source[:300],
+        p.recorded_by,
+        p.recorded_at,
+    )
+
+
+def _balance_row(policy_id: str, buyer_id: str, b: BuyerBalance, at: datetime) -> tuple[Any, ...]:
+    """The values of ``_BALANCE_COLUMNS``."""
+    return (
+        policy_id,
+        buyer_id,
+        b.currency,
+        b.unpaid_gross_minor,
+        b.unpaid_net_minor,
+        b.on_account_minor,
+        b.oldest_due_date,
+        b.open_disputes,
+        b.invoices_paid,
+        b.invoices_paid_late,
+        b.days_beyond_terms,
+        b.max_days_overdue,
+        b.trading_since,
+        at,
+    )
 
 
 def _chunks(items: Sequence[Any], size: int = _CHUNK) -> Iterable[Sequence[Any]]:
@@ -121,17 +283,57 @@ class LedgerRepository:
 
     # Entries --------------------------------------------------------------------------------------
     def add_invoices(self, invoices: Sequence[Invoice]) -> None:
-        for chunk in _chunks(invoices):
-            self.session.execute(insert(t.LedgerInvoiceRow), [_invoice_values(i) for i in chunk])
+        self._insert(INVOICES, _INVOICE_COLUMNS, [_invoice_row(i) for i in invoices])
 
     def add_payments(self, payments: Sequence[tuple[Payment, str]]) -> None:
-        for chunk in _chunks(payments):
-            self.session.execute(insert(t.LedgerPaymentRow), [_payment_values(p, key) for p, key in chunk])
+        self._insert(PAYMENTS, _PAYMENT_COLUMNS, [_payment_row(p, key) for p, key in payments])
+
+    def _insert(self, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+        """Many rows at once: executemany in chunks, or PostgreSQL's COPY when there are many."""
+        if not rows:
+            return
+        connection = self.session.connection()
+        if connection.dialect.name == "postgresql" and len(rows) >= _COPY_FROM:
+            self._copy(connection, table, columns, rows)
+            return
+        statement = insert(table)
+        for chunk in _chunks(rows):
+            connection.execute(statement, [dict(zip(columns, row, strict=True)) for row in chunk])
+
+    def _copy(
+        self, connection: Connection, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+    ) -> None:
+        """``COPY table (columns) FROM STDIN`` on the session's own connection (same transaction).
+
+        Values go through the columns' own bind processing first (UTC instants stored without zone).
+        """
+        self.session.flush()
+        processors = [
+            (n, p) for n, p in enumerate(table.c[c].type.bind_processor(connection.dialect) for c in columns) if p
+        ]
+        statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table.name), sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+        )
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            write = copy.write_row
+            if not processors:
+                for row in rows:
+                    write(row)
+                return
+            for row in rows:
+                values = list(row)
+                for position, process in processors:
+                    values[position] = process(values[position])
+                write(values)
 
     def invoice_keys(self, policy_id: str) -> dict[tuple[str, str, str], Invoice]:
         """(buyer, kind, number) -> invoice, for every entry of the policy (duplicate detection on import)."""
-        rows = self.session.execute(select(t.LedgerInvoiceRow).where(t.LedgerInvoiceRow.policy_id == policy_id))
-        return {(r.buyer_id, r.kind, r.number): _invoice(r) for r in rows.scalars()}
+        rows = self.session.execute(
+            select(*(INVOICES.c[c] for c in _INVOICE_COLUMNS)).where(INVOICES.c.policy_id == policy_id)
+        )
+        return {(i.buyer_id, i.kind.value, i.number): i for i in _invoices(rows)}
 
     def find_invoice(self, policy_id: str, buyer_id: str, kind: EntryKind, number: str) -> Invoice | None:
         row = self.session.scalars(
@@ -176,18 +378,18 @@ class LedgerRepository:
         """Invoices and payments of a policy grouped by buyer (all buyers when ``buyer_ids`` is None)."""
         invoices: dict[str, list[Invoice]] = defaultdict(list)
         payments: dict[str, list[Payment]] = defaultdict(list)
-        iq = select(t.LedgerInvoiceRow).where(t.LedgerInvoiceRow.policy_id == policy_id)
-        pq = select(t.LedgerPaymentRow).where(t.LedgerPaymentRow.policy_id == policy_id)
+        iq = select(*(INVOICES.c[c] for c in _INVOICE_COLUMNS)).where(INVOICES.c.policy_id == policy_id)
+        pq = select(*(PAYMENTS.c[c] for c in _PAYMENT_COLUMNS)).where(PAYMENTS.c.policy_id == policy_id)
         groups: list[Sequence[str] | None] = [None] if buyer_ids is None else list(_chunks(list(buyer_ids), 900))
         for group in groups:
             gi, gp = iq, pq
             if group is not None:
-                gi = iq.where(t.LedgerInvoiceRow.buyer_id.in_(group))
-                gp = pq.where(t.LedgerPaymentRow.buyer_id.in_(group))
-            for r in self.session.execute(gi).scalars():
-                invoices[r.buyer_id].append(_invoice(r))
-            for pr in self.session.execute(gp).scalars():
-                payments[pr.buyer_id].append(_payment(pr))
+                gi = iq.where(INVOICES.c.buyer_id.in_(group))
+                gp = pq.where(PAYMENTS.c.buyer_id.in_(group))
+            for invoice in _invoices(self.session.execute(gi)):
+                invoices[invoice.buyer_id].append(invoice)
+            for payment in _payments(self.session.execute(gp)):
+                payments[payment.buyer_id].append(payment)
         return invoices, payments
 
     def list_invoices(self, policy_id: str, buyer_id: str | None, limit: int, offset: int) -> tuple[list[Invoice], int]:
@@ -345,35 +547,28 @@ class LedgerRepository:
             )
 
     def save_many_balances(self, policy_id: str, balances: dict[str, list[BuyerBalance]], at: datetime) -> None:
-        buyer_ids = list(balances)
-        for chunk in _chunks(buyer_ids, 900):
+        # Only the buyers that have a balance row already need a delete (none on a policy's first import).
+        stored = set(self.session.scalars(select(BALANCES.c.buyer_id).where(BALANCES.c.policy_id == policy_id)))
+        replaced = [buyer_id for buyer_id in balances if buyer_id in stored]
+        for chunk in _chunks(replaced, 900):
             self.session.execute(
                 delete(t.BuyerBalanceRow).where(
                     t.BuyerBalanceRow.policy_id == policy_id, t.BuyerBalanceRow.buyer_id.in_(chunk)
                 )
             )
-        rows = [
-            {
-                "policy_id": policy_id,
-                "buyer_id": buyer_id,
-                "currency": b.currency,
-                "unpaid_gross_minor": b.unpaid_gross_minor,
-                "unpaid_net_minor": b.unpaid_net_minor,
-                "on_account_minor": b.on_account_minor,
-                "oldest_due_date": b.oldest_due_date,
-                "open_disputes": b.open_disputes,
-                "invoices_paid": b.invoices_paid,
-                "invoices_paid_late": b.invoices_paid_late,
-                "days_beyond_terms": b.days_beyond_terms,
-                "max_days_overdue": b.max_days_overdue,
-                "trading_since": b.trading_since,
-                "updated_at": at,
-            }
-            for buyer_id, items in balances.items()
-            for b in items
-        ]
-        for chunk in _chunks(rows):
-            self.session.execute(insert(t.BuyerBalanceRow), list(chunk))
+        rows = [_balance_row(policy_id, buyer_id, b, at) for buyer_id, items in balances.items() for b in items]
+        self._insert(BALANCES, _BALANCE_COLUMNS, rows)
+
+    def in_book(self, organisation_id: str, buyer_ids: Sequence[str]) -> set[str]:
+        """Those of ``buyer_ids`` in the organisation's book (one query per 900 buyers, not one per buyer)."""
+        found: set[str] = set()
+        for chunk in _chunks(sorted(set(buyer_ids)), 900):
+            found.update(
+                self.session.scalars(
+                    select(BOOK.c.buyer_id).where(BOOK.c.organisation_id == organisation_id, BOOK.c.buyer_id.in_(chunk))
+                )
+            )
+        return found
 
     def balances(self, policy_id: str, buyer_id: str) -> list[BuyerBalance]:
         q = select(t.BuyerBalanceRow).where(

@@ -410,13 +410,15 @@ def order_check(
             policyholder_siren=None if holder is None else holder.siren,
         )
     stop_ship = uow.ledger.first_overdue_notifications_of(policy.id, buyer.id)
+    open_orders_minor = uow.ledger.open_orders_minor(policy.id, buyer.id, policy.currency, on)
+    kept = uow.ledger.find_order(policy.id, buyer.id, reference.strip()[:100]) if reference else None
+    if kept is not None and kept.closed_on is None and kept.expires_on > on and kept.amount.currency == policy.currency:
+        open_orders_minor -= kept.amount.to_minor()  # checking a kept order again: it does not count against itself
     result = check_order(
         amount=amount,
         limit_in_force=limit,
         unpaid=Money.from_minor(unpaid_minor, policy.currency),
-        open_orders=Money.from_minor(
-            uow.ledger.open_orders_minor(policy.id, buyer.id, policy.currency, on), policy.currency
-        ),
+        open_orders=Money.from_minor(open_orders_minor, policy.currency),
         stop_ship=stop_ship is not None and stop_ship <= on,
         open_disputes=max((b.open_disputes for b in balances), default=0),
         grade=buyer.risk_grade,
@@ -425,7 +427,7 @@ def order_check(
     )
     if reference and result.covered.is_positive():
         reference = reference.strip()[:100]
-        if uow.ledger.find_order(policy.id, buyer.id, reference) is None:
+        if kept is None:
             uow.ledger.add_order(
                 OpenOrder(new_id(), policy.id, buyer.id, reference, result.covered, order_expiry(on)), clock.now()
             )

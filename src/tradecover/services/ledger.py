@@ -8,7 +8,7 @@ buyer's balance (the order check's index) and re-checks its alerts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -96,10 +96,22 @@ def balances_of(
     return out
 
 
-def refresh_balances(uow: UnitOfWork, clock: Clock, policy_id: str, buyer_ids: Sequence[str]) -> None:
+def refresh_balances(
+    uow: UnitOfWork,
+    clock: Clock,
+    policy_id: str,
+    buyer_ids: Sequence[str],
+    *,
+    entries: tuple[Mapping[str, Sequence[Invoice]], Mapping[str, Sequence[Payment]]] | None = None,
+) -> dict[str, list[BuyerBalance]]:
+    """Recompute and store the balances of these buyers; returns them.
+
+    ``entries``: every invoice and payment of these buyers under the policy, when the caller holds them
+    already (an import that just wrote them), so that they are not read back.
+    """
     if not buyer_ids:
-        return
-    invoices, payments = uow.ledger.entries(policy_id, buyer_ids)
+        return {}
+    invoices, payments = uow.ledger.entries(policy_id, buyer_ids) if entries is None else entries
     reversed_ids = uow.ledger.reversed_ids(policy_id)
     disputes_by_buyer: dict[str, list[Dispute]] = {}
     for d in uow.ledger.disputes(policy_id):
@@ -116,6 +128,7 @@ def refresh_balances(uow: UnitOfWork, clock: Clock, policy_id: str, buyer_ids: S
         for buyer_id in buyer_ids
     }
     uow.ledger.save_many_balances(policy_id, computed, clock.now())
+    return computed
 
 
 def after_change(uow: UnitOfWork, clock: Clock, actor: Actor, policy: Policy, buyer_ids: Sequence[str]) -> None:

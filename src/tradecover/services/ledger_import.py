@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from tradecover.domain.errors import DomainError, InvalidInput
 from tradecover.domain.identifiers import CompanyIdentifier, IdentifierKind, parse_identifier, siren_of
@@ -26,6 +27,7 @@ from tradecover.domain.policies import Policy
 from tradecover.domain.receivables import Dispute, EntryKind, Invoice, Payment, settle
 from tradecover.ingest.ledger_records import (
     BuyerRef,
+    CustomerBalance,
     DisputeRecord,
     InvoiceRecord,
     LedgerFile,
@@ -42,7 +44,7 @@ from tradecover.services.ledger import (
     refresh_balances,
     same_content,
 )
-from tradecover.services.ledger_ports import FactorAssignment, ImportRecord
+from tradecover.services.ledger_ports import BuyerBalance, FactorAssignment, ImportRecord
 from tradecover.services.ports import UnitOfWork
 from tradecover.services.recording import new_id, record
 
@@ -87,6 +89,7 @@ class ImportReport:
     created: int = 0
     duplicates: int = 0
     refused: int = 0
+    warnings: int = 0
     buyers_created: int = 0
     lines: list[ImportLine] = field(default_factory=list)
     unmapped_customers: list[dict[str, str | None]] = field(default_factory=list)
@@ -98,6 +101,8 @@ class ImportReport:
             self.created += 1
         elif line.outcome == "duplicate":
             self.duplicates += 1
+        elif line.outcome == "warning":
+            self.warnings += 1
         else:
             self.refused += 1
         if len(self.lines) < MAX_REPORTED_LINES or line.outcome == "refused":
@@ -114,6 +119,7 @@ class ImportReport:
             "created": self.created,
             "duplicates": self.duplicates,
             "refused": self.refused,
+            "warnings": self.warnings,
             "buyers_created": self.buyers_created,
             "unmapped_customers": self.unmapped_customers,
             "reconciliation": [
@@ -149,10 +155,17 @@ class BuyerMapper:
         self.created = 0
         self.would_create: set[tuple[Any, ...]] = set()
 
-    def prefetch(self, refs: list[BuyerRef]) -> None:
+    def prefetch(self, refs: Iterable[BuyerRef]) -> None:
         """One query per 500 SIRENs instead of one per customer (large FEC files)."""
-        sirens: dict[str, list[BuyerRef]] = defaultdict(list)
+        # A parser names each customer with one BuyerRef object, on every record: read each once.
+        seen: set[int] = set()
+        unique: dict[tuple[Any, ...], BuyerRef] = {}
         for ref in refs:
+            if id(ref) not in seen:
+                seen.add(id(ref))
+                unique.setdefault(_ref_key(ref), ref)
+        sirens: dict[str, list[BuyerRef]] = defaultdict(list)
+        for ref in unique.values():
             for kind, value in ref.identifiers:
                 try:
                     siren = siren_of(parse_identifier(kind, value))
@@ -222,6 +235,22 @@ class BuyerMapper:
                 organisation_id=self.policy.policyholder_id,
             )
 
+    def ensure_all_in_book(self, buyer_ids: Iterable[str]) -> None:
+        """:meth:`ensure_in_book` for many buyers: the book is read in bulk, only the missing ones are added."""
+        wanted = list(buyer_ids)
+        ledger = self.uow.ledger
+        present = ledger.in_book(self.policy.policyholder_id, wanted) if isinstance(ledger, _BookIndex) else set()
+        for buyer_id in wanted:
+            if buyer_id not in present:
+                self.ensure_in_book(buyer_id)
+
+
+@runtime_checkable
+class _BookIndex(Protocol):
+    """What the SQL ledger store offers besides :class:`LedgerStore`: which buyers a book holds, in one query."""
+
+    def in_book(self, organisation_id: str, buyer_ids: Sequence[str]) -> set[str]: ...
+
 
 def import_ledger(
     uow: UnitOfWork,
@@ -244,12 +273,11 @@ def import_ledger(
     by = actor.audit_label(policy.policyholder_id)
     for problem in parsed.problems:
         report.add(
-            ImportLine(problem.source.file, problem.source.line, "line", None, "refused", problem.code, problem.field,
-                       problem.message)
+            ImportLine(problem.source.file, problem.source.line, "line", None,
+                       "refused" if problem.refuses else "warning", problem.code, problem.field, problem.message)
         )  # fmt: skip
     mapper = BuyerMapper(uow, clock, actor, policy, create=create_buyers and not dry_run)
-    refs = [r.buyer for r in parsed.records] + [b.buyer for b in parsed.balances]
-    mapper.prefetch(refs)
+    mapper.prefetch([*(r.buyer for r in parsed.records), *(b.buyer for b in parsed.balances)])
     existing = uow.ledger.invoice_keys(policy.id)
     existing_payments = uow.ledger.payment_keys(policy.id)
     open_disputes = {(d.buyer_id, d.invoice_number): d for d in uow.ledger.disputes(policy.id) if d.resolved_on is None}
@@ -262,12 +290,27 @@ def import_ledger(
     touched: set[str] = set()
     unmapped: dict[tuple[Any, ...], BuyerRef] = {}
     fake_ids: dict[tuple[Any, ...], str] = {}
+    # A large file names each customer on many records, with one BuyerRef object: resolve each object once.
+    resolved: dict[int, str] = {}
+    currencies: dict[str, str] = {}
+    reported = report.lines
 
     def resolve(ref: BuyerRef) -> str | None:
+        bid = resolved.get(id(ref))
+        if bid is not None:
+            return bid
         bid = mapper.buyer_id(ref)
         if bid is None and ref.identifiers and dry_run and create_buyers:
-            return fake_ids.setdefault(_ref_key(ref), f"new:{ref.label()}")
+            bid = fake_ids.setdefault(_ref_key(ref), f"new:{ref.label()}")
+        if bid is not None:
+            resolved[id(ref)] = bid
         return bid
+
+    def checked(code: str) -> str:
+        known = currencies.get(code)
+        if known is None:
+            known = currencies[code] = checked_currency(code)
+        return known
 
     for rec in parsed.records:
         src = rec.source
@@ -287,7 +330,7 @@ def import_ledger(
                 )
             if isinstance(rec, InvoiceRecord):
                 entry_kind = EntryKind.INVOICE if rec.kind is RecordKind.INVOICE else EntryKind.CREDIT_NOTE
-                cur = checked_currency(rec.currency)
+                cur = checked(rec.currency)
                 invoice = build_invoice(
                     policy_id=policy.id,
                     buyer_id=buyer_id,
@@ -314,7 +357,9 @@ def import_ledger(
                             code="ledger.conflicting_resend",
                             field="number",
                         )
-                    report.add(ImportLine(src.file, src.line, kind, reference, "duplicate"))
+                    report.duplicates += 1
+                    if len(reported) < MAX_REPORTED_LINES:
+                        reported.append(ImportLine(src.file, src.line, kind, reference, "duplicate"))
                     continue
                 existing[key] = invoice
                 new_invoices.append(invoice)
@@ -323,7 +368,7 @@ def import_ledger(
                 if invoice.order_reference:
                     order_closures[buyer_id].append((invoice.order_reference, invoice.issue_date))
             elif isinstance(rec, PaymentRecord):
-                cur = checked_currency(rec.currency)
+                cur = checked(rec.currency)
                 payment = build_payment(
                     policy_id=policy.id,
                     buyer_id=buyer_id,
@@ -339,7 +384,9 @@ def import_ledger(
                 if not payment.reference:
                     dedupe += f"|{src.file}:{src.line}"
                 if (buyer_id, dedupe) in existing_payments:
-                    report.add(ImportLine(src.file, src.line, kind, reference, "duplicate"))
+                    report.duplicates += 1
+                    if len(reported) < MAX_REPORTED_LINES:
+                        reported.append(ImportLine(src.file, src.line, kind, reference, "duplicate"))
                     continue
                 existing_payments.add((buyer_id, dedupe))
                 new_payments.append((payment, dedupe))
@@ -371,7 +418,10 @@ def import_ledger(
                     del open_disputes[(buyer_id, rec.invoice_number)]
                     resolutions.append((current.id, rec.on))
             touched.add(buyer_id)
-            report.add(ImportLine(src.file, src.line, kind, reference, "created"))
+            # report.add, without building the line when it is not kept (a large file creates a million).
+            report.created += 1
+            if len(reported) < MAX_REPORTED_LINES:
+                reported.append(ImportLine(src.file, src.line, kind, reference, "created"))
         except DomainError as error:
             report.add(ImportLine(src.file, src.line, kind, reference, "refused", error.code, error.field, str(error)))
 
@@ -385,6 +435,15 @@ def import_ledger(
     ]
     report.buyers_created = mapper.created if not dry_run else len(fake_ids)
     apply = not dry_run and (partial or report.refused == 0)
+    # The ledger after the import of every buyer it touches or reconciles, read once (before the new entries
+    # are written) and completed with them: balances and reconciliation need not read it back.
+    stated = _stated_balances(parsed, mapper, fake_ids)
+    wanted = {bid for bid in stated if bid and not bid.startswith("new:")}
+    if apply:
+        wanted.update(touched)
+    invoices, payments = uow.ledger.entries(policy.id, sorted(wanted)) if wanted else ({}, {})
+    after = _with_new_entries(invoices, payments, new_invoices, new_payments)
+    balances: dict[str, list[BuyerBalance]] = {}
     if apply:
         # Disputes reference resolutions recorded in the same file: apply in file order per kind.
         uow.ledger.add_invoices(new_invoices)
@@ -399,14 +458,13 @@ def import_ledger(
         for buyer_id, closures in order_closures.items():
             for reference, on in closures:
                 uow.ledger.close_orders(policy.id, buyer_id, [reference], on)
-        for buyer_id in touched:
-            if not buyer_id.startswith("new:"):
-                mapper.ensure_in_book(buyer_id)
-        refresh_balances(uow, clock, policy.id, sorted(touched))
+        mapper.ensure_all_in_book(buyer_id for buyer_id in touched if not buyer_id.startswith("new:"))
+        balances = refresh_balances(uow, clock, policy.id, sorted(touched), entries=after)
         report.applied = True
-    report.reconciliation = _reconcile(uow, parsed, mapper, policy, new_invoices, new_payments, apply, fake_ids)
+    report.reconciliation = _reconcile(uow, policy, stated, after, balances)
     if apply:
         report.import_id = new_id()
+        digest = hashlib.sha256(content).hexdigest()
         summary = report.to_dict()
         summary["lines"] = [line.to_dict() for line in report.lines if line.outcome == "refused"][:1000]
         uow.ledger.add_import(
@@ -415,7 +473,7 @@ def import_ledger(
                 policy_id=policy.id,
                 file_name=parsed.name,
                 format=parsed.format,
-                sha256=hashlib.sha256(content).hexdigest(),
+                sha256=digest,
                 created=report.created,
                 duplicates=report.duplicates,
                 refused=report.refused,
@@ -427,7 +485,7 @@ def import_ledger(
         record(
             uow, clock, actor, tenant=policy.policyholder_id, action="ledger.imported", object_type="ledger_import",
             object_id=report.import_id,
-            summary={"file": parsed.name, "format": parsed.format, "sha256": hashlib.sha256(content).hexdigest(),
+            summary={"file": parsed.name, "format": parsed.format, "sha256": digest,
                      "created": report.created, "duplicates": report.duplicates, "refused": report.refused,
                      "partial": partial},
         )  # fmt: skip
@@ -437,48 +495,64 @@ def import_ledger(
     return report
 
 
-def _reconcile(
-    uow: UnitOfWork,
-    parsed: LedgerFile,
-    mapper: BuyerMapper,
-    policy: Policy,
-    new_invoices: list[Invoice],
-    new_payments: list[tuple[Payment, str]],
-    applied: bool,
-    fake_ids: dict[tuple[Any, ...], str],
-) -> list[Reconciliation]:
-    """The file's stated customer balances against the ledger's (FEC: debit − credit on the 411 account)."""
-    if not parsed.balances:
-        return []
-    out: list[Reconciliation] = []
-    ids: dict[str, list[Any]] = {}
+def _stated_balances(
+    parsed: LedgerFile, mapper: BuyerMapper, fake_ids: dict[tuple[Any, ...], str]
+) -> dict[str, list[CustomerBalance]]:
+    """The balances the file states (FEC), by buyer id ("" for a customer mapped to none), in file order."""
+    stated: dict[str, list[CustomerBalance]] = {}
     for balance in parsed.balances:
         key = _ref_key(balance.buyer)
         bid = mapper.cache.get(key) or fake_ids.get(key)
-        ids.setdefault(bid or "", []).append(balance)
-    real_ids = [b for b in ids if b and not b.startswith("new:")]
-    invoices, payments = uow.ledger.entries(policy.id, real_ids) if applied else ({}, {})
-    if not applied:
-        invoices = defaultdict(list)
-        payments = defaultdict(list)
-        stored_i, stored_p = uow.ledger.entries(policy.id, real_ids)
-        for bid, items in stored_i.items():
-            invoices[bid].extend(items)
-        for bid, pitems in stored_p.items():
-            payments[bid].extend(pitems)
-        for inv in new_invoices:
-            invoices[inv.buyer_id].append(inv)
-        for pay, _ in new_payments:
-            payments[pay.buyer_id].append(pay)
+        stated.setdefault(bid or "", []).append(balance)
+    return stated
+
+
+_Entries = tuple[Mapping[str, Sequence[Invoice]], Mapping[str, Sequence[Payment]]]
+
+
+def _with_new_entries(
+    invoices: Mapping[str, list[Invoice]],
+    payments: Mapping[str, list[Payment]],
+    new_invoices: list[Invoice],
+    new_payments: list[tuple[Payment, str]],
+) -> _Entries:
+    """The recorded entries with the file's new ones (by buyer)."""
+    all_invoices: dict[str, list[Invoice]] = defaultdict(list, invoices)
+    all_payments: dict[str, list[Payment]] = defaultdict(list, payments)
+    for invoice in new_invoices:
+        all_invoices[invoice.buyer_id].append(invoice)
+    for payment, _ in new_payments:
+        all_payments[payment.buyer_id].append(payment)
+    return all_invoices, all_payments
+
+
+def _reconcile(
+    uow: UnitOfWork,
+    policy: Policy,
+    stated: dict[str, list[CustomerBalance]],
+    entries: _Entries,
+    balances: Mapping[str, Sequence[BuyerBalance]],
+) -> list[Reconciliation]:
+    """The file's stated customer balances against the ledger's (FEC: debit − credit on the 411 account).
+
+    ``entries`` is the ledger with the file's entries (applied or not); ``balances`` the balances just refreshed
+    from it (the same settlement, on no date limit), for the buyers the import touched.
+    """
+    if not stated:
+        return []
+    invoices, payments = entries
     reversed_ids = uow.ledger.reversed_ids(policy.id)
-    for bid, balances in ids.items():
-        for balance in balances:
+    out: list[Reconciliation] = []
+    for bid, items in stated.items():
+        owed: dict[str, int] | None = None
+        if bid in balances:
+            owed = {b.currency: b.unpaid_gross_minor - b.on_account_minor for b in balances[bid]}
+        elif bid:
+            settlements = settle(invoices.get(bid, []), payments.get(bid, []), on=date.max, reversed_ids=reversed_ids)
+            owed = {cur: settlement.balance_minor() for cur, settlement in settlements.items()}
+        for balance in items:
             cur = checked_currency(balance.currency)
             file_balance = Money.of(balance.balance, cur)
-            ledger: Money | None = None
-            if bid:
-                settlement = settle(invoices.get(bid, []), payments.get(bid, []), on=date.max,
-                                    reversed_ids=reversed_ids).get(cur)  # fmt: skip
-                ledger = Money.from_minor(0 if settlement is None else settlement.balance_minor(), cur)
+            ledger = None if owed is None else Money.from_minor(owed.get(cur, 0), cur)
             out.append(Reconciliation(balance.buyer.label(), bid or None, file_balance, ledger))
     return out
