@@ -81,19 +81,24 @@ def login(client: TestClient, email: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
+APPEND_ONLY = ("audit_events", "ledger_invoices", "ledger_payments", "ledger_reversals")
+
+
 def empty_database(engine: Engine) -> None:
-    """Empty every table (the audit triggers do not fire on TRUNCATE; SQLite's are set aside)."""
+    """Empty every table (append-only triggers do not fire on TRUNCATE; SQLite's are set aside)."""
     with engine.begin() as connection:
         if is_sqlite(str(engine.url)):
-            connection.execute(text("DROP TRIGGER audit_events_no_delete"))
+            for table in APPEND_ONLY:
+                connection.execute(text(f"DROP TRIGGER {table}_no_delete"))
             for table in reversed(metadata.sorted_tables):
                 connection.execute(table.delete())
-            connection.execute(
-                text(
-                    "CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events "
-                    "BEGIN SELECT RAISE(ABORT, 'audit_events is append-only'); END"
+            for table in APPEND_ONLY:
+                connection.execute(
+                    text(
+                        f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+                        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
+                    )
                 )
-            )
         else:
             names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
             connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))

@@ -55,7 +55,7 @@ def assert_problem(response: Response, status: int, code: str, field: str | None
 
 def count(container: Container, table: str) -> int:
     with container.engine.connect() as connection:
-        return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608
+        return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
 def eur(amount: str) -> dict[str, str]:
@@ -146,8 +146,8 @@ def test_bad_invoices_are_refused_and_nothing_is_recorded(
         (a, invoice(world.buyer_a, "X-1", net="-10.00"), 422, "ledger.negative_amount", "amount_excl_vat"),
         (a, invoice(world.buyer_a, "X-2", due_date="2026-02-28"), 422, "ledger.invalid_due_date", "due_date"),
         (a, invoice(world.buyer_a, "X-3", due_date=None), 422, "ledger.missing_due_date", "due_date"),
-        (a, invoice("no-such-buyer", "X-4"), 404, "buyer.not_found", None),
-        (a, invoice(world.buyer_b, "X-5"), 404, "buyer.not_found", None),  # B's buyer, not in A's book
+        (a, invoice("no-such-buyer", "X-4"), 404, "buyer.not_found", "buyer_id"),
+        (a, invoice(world.buyer_b, "X-5"), 404, "buyer.not_found", "buyer_id"),  # B's buyer: as if it did not exist
         (b, invoice(world.buyer_a, "X-6"), 404, "policy.not_found", None),  # B's policy: as if it did not exist
         (a, invoice(world.buyer_a, "X-7", net="10.005"), 422, "ledger.invalid_amount", "amount_excl_vat"),
         (a, invoice(world.buyer_a, "X-8", vat="0.001"), 422, "ledger.invalid_amount", "vat_amount"),
@@ -216,16 +216,35 @@ def test_payments_are_idempotent_by_reference(app_client: TestClient, world: Wor
         404,
         "policy.not_found",
     )
+    assert_problem(
+        app_client.post(url, json=payment | {"buyer_id": world.buyer_b}, headers=insured),
+        404,
+        "buyer.not_found",
+        "buyer_id",
+    )
     listed = app_client.get(url, headers=insured).json()
     assert (listed["total"], listed["items"][0]["reference"]) == (1, "VIR-1")
     # the payment settled 700 of the 1,200 including VAT: 500 remains, 416.67 excluding VAT
     exposure = app_client.get(policy_url(world.policy_a, "/exposure"), headers=insured).json()
     assert exposure["outstanding"] == eur("416.67")
 
+    # payment experience: F-1 was due 2026-04-30; PE-1, due 2026-02-04, is paid 10 days late
+    body = invoice(world.buyer_a, "PE-1", issue_date="2026-01-05", due_date="2026-02-04")
+    assert record(app_client, insured, world.policy_a, body).status_code == 201
+    paid = {"buyer_id": world.buyer_a, "amount": eur("1200.00"), "received_on": "2026-02-14", "invoices": ["PE-1"]}
+    assert app_client.post(url, json=paid, headers=insured).status_code == 201
+    experience = app_client.get(
+        policy_url(world.policy_a, f"/buyers/{world.buyer_a}/payment-experience"), headers=insured
+    )
+    assert experience.status_code == 200, experience.text
+    own = experience.json()["own"]
+    assert (own["invoices_paid"], own["invoices_paid_late"], own["trading_since"]) == (1, 1, "2026-01-05")
+    assert experience.json()["market"]["insureds_reporting"] >= 1
+    other = app_client.get(policy_url(world.policy_a, f"/buyers/{world.buyer_b}/payment-experience"), headers=insured)
+    assert_problem(other, 404, "buyer.not_found")  # A's policy with B's buyer
 
-def test_reversals_and_factor_assignments_stay_within_the_policy(
-    app_client: TestClient, world: World, headers: Headers
-) -> None:
+
+def test_reversals_factor_assignments_and_disputes(app_client: TestClient, world: World, headers: Headers) -> None:
     insured, admin = headers["insured_user"], headers["admin"]
     mine = record(app_client, insured, world.policy_a, invoice(world.buyer_a, "R-1")).json()
     theirs = record(app_client, admin, world.policy_b, invoice(world.buyer_b, "R-1")).json()
@@ -255,9 +274,7 @@ def test_reversals_and_factor_assignments_stay_within_the_policy(
     )
     assert_problem(unknown, 404, "invoice.not_found", "invoice")
 
-
-def test_disputes_open_and_resolve(app_client: TestClient, world: World, headers: Headers) -> None:
-    insured = headers["insured_user"]
+    # disputes: opened once, resolved not before they were opened
     assert record(app_client, insured, world.policy_a, invoice(world.buyer_a, "D-1")).status_code == 201
     dispute = {"buyer_id": world.buyer_a, "invoice": "D-1", "date": "2026-03-05", "reason": "short delivery"}
     opened = app_client.post(policy_url(world.policy_a, "/disputes"), json=dispute, headers=insured)
@@ -272,12 +289,25 @@ def test_disputes_open_and_resolve(app_client: TestClient, world: World, headers
         policy_url(world.policy_a, "/disputes/resolutions"), json=dispute | {"date": "2026-03-01"}, headers=insured
     )
     assert_problem(early, 422, "dispute.bad_date", "date")
+    # B's buyer named in the body: not found, and the field says which
+    foreign = {"buyer_id": world.buyer_b, "invoice": "D-1", "date": "2026-03-05"}
+    for suffix, body in (
+        ("/disputes", foreign),
+        ("/disputes/resolutions", foreign),
+        ("/factor-assignments", foreign | {"factor": "Factor SA"}),
+    ):
+        answer = app_client.post(policy_url(world.policy_a, suffix), json=body, headers=insured)
+        assert_problem(answer, 404, "buyer.not_found", "buyer_id")
     resolved = app_client.post(
         policy_url(world.policy_a, "/disputes/resolutions"), json=dispute | {"date": "2026-03-12"}, headers=insured
     )
     assert (resolved.status_code, resolved.json()["resolved_on"]) == (200, "2026-03-12")
     [listed] = app_client.get(policy_url(world.policy_a, "/disputes"), headers=insured).json()
-    assert (listed["id"], listed["opened_on"], listed["resolved_on"]) == (opened.json()["id"], "2026-03-05", "2026-03-12")
+    assert (listed["id"], listed["opened_on"], listed["resolved_on"]) == (
+        opened.json()["id"],
+        "2026-03-05",
+        "2026-03-12",
+    )
 
 
 # ---------------------------------------------------------------------- file imports
@@ -313,11 +343,6 @@ def test_the_downloadable_template_imports(
     assert count(container, "ledger_imports") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG services/ledger_import.py: a dispute line already opened and resolved by an earlier import is "
-    "not recognised as a duplicate, so re-importing the same file records the dispute and its resolution again",
-)
 def test_importing_the_same_file_twice_changes_nothing(app_client: TestClient, world: World, headers: Headers) -> None:
     template = app_client.get(f"{API}/ledger/template.csv").content
     insured = headers["insured_user"]
@@ -344,7 +369,12 @@ def test_a_bad_line_refuses_the_whole_file(
     body = refused.json()
     assert (body["applied"], body["created"], body["refused"], body["import_id"]) == (False, 2, 1, None)
     [bad] = [line for line in body["lines"] if line["outcome"] == "refused"]
-    assert (bad["file"], bad["line"], bad["field"], bad["code"]) == ("q1.csv", 3, "due_date", "ledger_csv.due_before_issue")
+    assert (bad["file"], bad["line"], bad["field"], bad["code"]) == (
+        "q1.csv",
+        3,
+        "due_date",
+        "ledger_csv.due_before_issue",
+    )
     assert "2026-02-01" in bad["message"]
     assert count(container, "ledger_invoices") == 0
     assert count(container, "ledger_imports") == 0
@@ -403,7 +433,9 @@ def test_an_e_invoice_names_its_buyer_by_siren(app_client: TestClient, world: Wo
     assert buyer.json()["identifiers"]["siren"] == "787878784"
     assert buyer.json()["legal_name"] == "Ma jolie boutique SARL"
     assert_problem(
-        app_client.get(f"{API}/buyers/{recorded['buyer_id']}", headers=headers["insured_user_b"]), 404, "buyer.not_found"
+        app_client.get(f"{API}/buyers/{recorded['buyer_id']}", headers=headers["insured_user_b"]),
+        404,
+        "buyer.not_found",
     )
     again = app_client.post(
         policy_url(world.policy_a, "/ledger/imports"),
@@ -462,7 +494,7 @@ def test_exposure_per_buyer_with_reasons(app_client: TestClient, world: World, h
     assert (buyer["buyer_id"], buyer["buyer_name"]) == (world.buyer_a, "Buyer of A")
     assert buyer["limit_in_force"] == eur("50000.00")
     assert buyer["utilisation"] == "0.3600"  # a string, like every amount
-    assert {line["number"]: (line["covered"], line["reason"]) for line in buyer["lines"]} == {
+    assert {line["number"]: (line["eligible"], line["reason"]) for line in buyer["lines"]} == {
         "E-1": (True, None),
         "E-2": (False, "terms_too_long"),
         "E-3": (False, "disputed"),
@@ -558,27 +590,12 @@ def test_aged_balance_in_json_csv_and_xlsx_without_formulas(
     assert formulas == []
 
     assert_problem(
-        app_client.get(policy_url(world.policy_a, "/aged-balance"), params={"format": "csv"}, headers=headers["insured_user_b"]),
+        app_client.get(
+            policy_url(world.policy_a, "/aged-balance"), params={"format": "csv"}, headers=headers["insured_user_b"]
+        ),
         404,
         "policy.not_found",
     )
-
-
-def test_payment_experience_is_the_insureds_own(app_client: TestClient, world: World, headers: Headers) -> None:
-    insured = headers["insured_user"]
-    body = invoice(world.buyer_a, "PE-1", issue_date="2026-01-05", due_date="2026-02-04")
-    assert record(app_client, insured, world.policy_a, body).status_code == 201
-    paid = {"buyer_id": world.buyer_a, "amount": eur("1200.00"), "received_on": "2026-02-14", "reference": "VIR-PE"}
-    assert app_client.post(policy_url(world.policy_a, "/payments"), json=paid, headers=insured).status_code == 201
-    url = policy_url(world.policy_a, f"/buyers/{world.buyer_a}/payment-experience")
-    experience = app_client.get(url, headers=insured)
-    assert experience.status_code == 200, experience.text
-    own = experience.json()["own"]
-    assert (own["invoices_paid"], own["invoices_paid_late"], own["trading_since"]) == (1, 1, "2026-01-05")
-    assert experience.json()["market"]["insureds_reporting"] >= 1
-    # A's policy with B's buyer: not found
-    other = app_client.get(policy_url(world.policy_a, f"/buyers/{world.buyer_b}/payment-experience"), headers=insured)
-    assert_problem(other, 404, "buyer.not_found")
 
 
 # ---------------------------------------------------------------------- order checks
@@ -613,7 +630,11 @@ def test_order_checks(app_client: TestClient, world: World, headers: Headers) ->
     # with a reference the covered order is held: the next check counts it
     assert check("6000.00", reference="PO-77")["status"] == "covered"
     held = check("5000.00")
-    assert (held["status"], held["covered"], held["open_orders"]) == ("partially_covered", eur("3000.00"), eur("6000.00"))
+    assert (held["status"], held["covered"], held["open_orders"]) == (
+        "partially_covered",
+        eur("3000.00"),
+        eur("6000.00"),
+    )
     nothing = check("5000.00", buyer_id=new_buyer(app_client, insured, "Sans Limite SARL"))
     assert (nothing["status"], nothing["covered"], nothing["headroom"], nothing["reasons"]) == (
         "not_covered",
@@ -625,12 +646,15 @@ def test_order_checks(app_client: TestClient, world: World, headers: Headers) ->
     full = check("100.00")
     assert (full["status"], full["headroom"], full["reasons"]) == ("not_covered", eur("0.00"), ["limit_exceeded"])
 
-    usd = app_client.post(url, json={"buyer_id": world.buyer_a, "amount": {"amount": "10", "currency": "USD"}}, headers=insured)
+    usd = app_client.post(
+        url, json={"buyer_id": world.buyer_a, "amount": {"amount": "10", "currency": "USD"}}, headers=insured
+    )
     assert_problem(usd, 422, "order_check.currency_mismatch", "amount")
     assert_problem(
         app_client.post(url, json={"buyer_id": world.buyer_b, "amount": eur("10.00")}, headers=insured),
         404,
         "buyer.not_found",
+        "buyer_id",
     )
 
 
@@ -644,13 +668,20 @@ def test_a_near_limit_alert_is_raised_listed_delivered_and_closed(
     subscriptions = policy_url(world.policy_a, "/alert-subscriptions")
     webhook = app_client.post(
         subscriptions,
-        json={"channel": "webhook", "target": "https://erp.insured-a.example/hooks/tradecover", "kinds": ["near_limit"]},
+        json={
+            "channel": "webhook",
+            "target": "https://erp.insured-a.example/hooks/tradecover",
+            "kinds": ["near_limit"],
+        },
         headers=insured,
     )
     assert webhook.status_code == 201, webhook.text
     secret = webhook.json()["secret"]
-    assert secret and len(secret) >= 16
-    email = app_client.post(subscriptions, json={"channel": "email", "target": "credit@insured-a.example"}, headers=insured)
+    assert secret
+    assert len(secret) >= 16
+    email = app_client.post(
+        subscriptions, json={"channel": "email", "target": "credit@insured-a.example"}, headers=insured
+    )
     assert (email.status_code, email.json()["secret"]) == (201, None)
     listed = app_client.get(subscriptions, headers=insured).json()
     assert {s["id"] for s in listed} == {webhook.json()["id"], email.json()["id"]}
@@ -671,7 +702,9 @@ def test_a_near_limit_alert_is_raised_listed_delivered_and_closed(
         "channel",
     )
     assert_problem(
-        app_client.post(subscriptions, json={"channel": "email", "target": "credit@insured-a.example"}, headers=insured),
+        app_client.post(
+            subscriptions, json={"channel": "email", "target": "credit@insured-a.example"}, headers=insured
+        ),
         409,
         "alerts.already_subscribed",
     )
@@ -713,11 +746,15 @@ def test_a_near_limit_alert_is_raised_listed_delivered_and_closed(
     seen = app_client.post(state, json={"state": "seen"}, headers=insured)
     assert (seen.status_code, seen.json()["state"]) == (200, "seen")
     assert app_client.get(f"{API}/alerts", params=new_alerts, headers=insured).json()["items"] == []
-    listed_seen = app_client.get(f"{API}/alerts", params={"policy_id": world.policy_a, "state": "seen"}, headers=insured)
+    listed_seen = app_client.get(
+        f"{API}/alerts", params={"policy_id": world.policy_a, "state": "seen"}, headers=insured
+    )
     assert [a["id"] for a in listed_seen.json()["items"]] == [alert["id"]]
     closed = app_client.post(state, json={"state": "closed"}, headers=insured)
     assert (closed.status_code, closed.json()["state"]) == (200, "closed")
-    assert_problem(app_client.post(state, json={"state": "seen"}, headers=insured), 409, "alert.invalid_transition", "state")
+    assert_problem(
+        app_client.post(state, json={"state": "seen"}, headers=insured), 409, "alert.invalid_transition", "state"
+    )
     assert_problem(app_client.post(state, json={"state": "new"}, headers=insured), 422, "request.invalid", "state")
     assert app_client.get(f"{API}/alerts/{alert['id']}", headers=insured).json()["state"] == "closed"
 
@@ -732,7 +769,9 @@ def test_a_near_limit_alert_is_raised_listed_delivered_and_closed(
         headers=other,
     ).json()
     assert_problem(
-        app_client.delete(f"{subscriptions}/{theirs['id']}", headers=headers["admin"]), 404, "alert_subscription.not_found"
+        app_client.delete(f"{subscriptions}/{theirs['id']}", headers=headers["admin"]),
+        404,
+        "alert_subscription.not_found",
     )
 
 
@@ -767,9 +806,13 @@ def test_exchange_rates_are_for_the_insurers_staff(app_client: TestClient, world
     assert (added.status_code, added.json()) == (201, {"added": 1})
     again = app_client.post(f"{API}/exchange-rates", json=rates, headers=headers["underwriter"])
     assert (again.status_code, again.json()) == (201, {"added": 0})
-    assert_problem(app_client.post(f"{API}/exchange-rates", json=rates, headers=headers["insured_user"]), 403, "auth.forbidden")
+    assert_problem(
+        app_client.post(f"{API}/exchange-rates", json=rates, headers=headers["insured_user"]), 403, "auth.forbidden"
+    )
     bad = {"rates": [{"currency": "USD", "quote": "EUR", "on": "2026-03-13", "rate": "0"}]}
-    assert_problem(app_client.post(f"{API}/exchange-rates", json=bad, headers=headers["admin"]), 422, "rate.invalid", "rate")
+    assert_problem(
+        app_client.post(f"{API}/exchange-rates", json=bad, headers=headers["admin"]), 422, "rate.invalid", "rate"
+    )
     unknown = {"rates": [{"currency": "XXY", "quote": "EUR", "on": "2026-03-13", "rate": "1.1"}]}
     assert_problem(
         app_client.post(f"{API}/exchange-rates", json=unknown, headers=headers["admin"]), 422, "money.unknown_currency"
@@ -787,12 +830,6 @@ def test_exchange_rates_are_for_the_insurers_staff(app_client: TestClient, world
     assert exposure["buyers"][0]["unconverted_invoices"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG services/ledger.py record_invoice/record_payment: the buyer is checked against the actor's "
-    "visibility, not the policyholder's book, so staff (or a broker mandated by two insureds) can put another "
-    "insured's buyer in A's ledger; A's exposure then shows a buyer A cannot read",
-)
 def test_every_buyer_of_an_exposure_is_readable_by_the_insured(
     app_client: TestClient, world: World, headers: Headers
 ) -> None:

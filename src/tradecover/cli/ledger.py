@@ -65,7 +65,10 @@ def register(app: typer.Typer, container_factory: Any) -> None:
             bool, typer.Option("--partial", help="apply the good lines even if some are refused")
         ] = False,
         file_format: Annotated[str, typer.Option("--format", help=f"one of {', '.join(FORMATS)}")] = "auto",
-        mapping: Annotated[Path | None, typer.Option(help="FEC: CSV of account,identifier")] = None,
+        mapping: Annotated[
+            Path | None,
+            typer.Option(help="CSV account,identifier: the customer's account or name -> its SIREN, VAT or buyer id"),
+        ] = None,
         terms_days: Annotated[int, typer.Option(min=0, max=365, help="FEC: days from invoice to due date")] = 30,
         as_user: AsOption = None,
         as_json: JsonOption = False,
@@ -97,6 +100,7 @@ def register(app: typer.Typer, container_factory: Any) -> None:
                     content=data,
                     dry_run=dry_run,
                     partial=partial,
+                    customers=accounts,
                 )
                 if report.applied:
                     uow.commit()

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tradecover.bootstrap import Container, build
@@ -56,14 +57,14 @@ def _container() -> Iterator[Container]:
     try:
         container = build(Settings())
     except ValueError as error:  # settings refused (e.g. a default secret in production)
-        errors.print(f"[red]configuration error:[/] {error}")
+        errors.print(f"[red]configuration error:[/] {escape(str(error))}")
         raise typer.Exit(1) from None
     try:
         yield container
     except DomainError as error:
         errors.print(
-            f"[red]error[/] [bold]{error.code}[/]: {error.message}"
-            + (f" (field: {error.field})" if error.field else "")
+            f"[red]error[/] [bold]{escape(error.code)}[/]: {escape(error.message)}"
+            + (f" (field: {escape(error.field)})" if error.field else "")
         )
         raise typer.Exit(1) from None
     finally:
@@ -118,7 +119,7 @@ def users_create(
         else:
             found = uow.organisations.get(organisation) or uow.organisations.find_by_name(organisation)
             if found is None:
-                errors.print(f"[red]error[/]: no organisation named or with id {organisation!r}")
+                errors.print(f"[red]error[/]: no organisation named or with id {escape(repr(organisation))}")
                 raise typer.Exit(1)
             organisation_id = found.id
         user = accounts.create_user(
@@ -154,7 +155,7 @@ def api_keys_create(
     with _container() as container, container.uow() as uow:
         user = uow.users.by_email(email.strip().lower())
         if user is None:
-            errors.print(f"[red]error[/]: no user with e-mail {email!r}")
+            errors.print(f"[red]error[/]: no user with e-mail {escape(repr(email))}")
             raise typer.Exit(1)
         actor = accounts.actor_for_user(uow, container.clock, user.id)
         key, token = accounts.create_api_key(uow, container.clock, actor, name=name)

@@ -83,7 +83,8 @@ def covered_exposure(lines: Sequence[ExposureLine], periods: Sequence[LimitPerio
 
     DOMAIN.md §5: a new or increased limit covers the deliveries made before it only if they were not
     overdue on its date; so a period that raises the limit leaves out of O_k the earlier deliveries
-    already past due at its start (they stay covered by the earlier periods, up to their amounts).
+    already past due at its start: from then on they count only up to the amount in force before that
+    raise (they stay covered by the former amount), in that period and in every later one.
     """
     eligible = sorted(
         (line.delivery_date, line.due_date, line.open_net.to_minor()) for line in lines if line.reason is None
@@ -92,19 +93,23 @@ def covered_exposure(lines: Sequence[ExposureLine], periods: Sequence[LimitPerio
     index = 0
     delivered = 0
     previous = 0
+    left_out = [False] * len(eligible)
+    left_out_open = 0  # what remains unpaid of the deliveries a raise left out
+    left_out_counted = 0  # how much of it counts: at most the amount in force before the raise
     for period in sorted(periods, key=lambda p: p.start):
         while index < len(eligible) and (period.end is None or eligible[index][0] < period.end):
             delivered += eligible[index][2]
             index += 1
         amount = period.amount.to_minor()
-        outstanding = delivered
         if amount > previous:
-            outstanding -= sum(
-                open_minor
-                for delivery, due, open_minor in eligible[:index]
-                if delivery < period.start and due < period.start
-            )
-        best = max(best, min(outstanding, amount))
+            newly = 0
+            for position, (delivery, due, open_minor) in enumerate(eligible[:index]):
+                if not left_out[position] and delivery < period.start and due < period.start:
+                    left_out[position] = True
+                    newly += open_minor
+            left_out_open += newly
+            left_out_counted = min(left_out_counted + newly, previous)
+        best = max(best, min(delivered - left_out_open + left_out_counted, amount))
         previous = amount
     return Money.from_minor(best, currency)
 

@@ -63,7 +63,7 @@ and the other way round; a line with both zero is skipped):
   their amounts (0 when out of range); several 411 debits of one entry for
   one customer and one number (instalments) are one invoice;
 * credit in the opening journal: cash received and not yet applied, a
-  payment;
+  payment dated ``PieceDate`` (else ``EcritureDate``);
 * credit in a bank entry (as above): a payment received on
   ``EcritureDate``;
 * credit in an entry with a debit on a 7… (sales returns) or 445 account:
@@ -73,19 +73,22 @@ and the other way round; a line with both zero is skipped):
   accounts, bill of exchange 413): the customer no longer owes that
   amount, which for the insured's exposure is what a payment means, so it
   is a payment whose reference keeps ``PieceRef`` and ``EcritureLib`` for
-  the reader to tell which;
+  the reader to tell which (a receivable moved to 416, doubtful customers,
+  leaves 411 this way too: only 411 is the customer ledger here);
 * lettering: the invoices a payment settles (and a credit note's invoice
-  when it is one) are those whose debit line has the same ``EcritureLet``
-  on the same customer account; letters are compared upper-cased and
-  without a trailing ``*`` (partial lettering in some software);
+  when it is one) are those read from debit lines with the same
+  ``EcritureLet`` on the same customer account, wherever they are in the
+  file; letters are compared upper-cased and without a trailing ``*``
+  (partial lettering in some software);
 * foreign currency: when ``Idevise`` names another currency than the
   accounting one and ``Montantdevise`` is set, the record is in ``Idevise``
   for the absolute ``Montantdevise``, VAT split in the same proportion as
   in the accounting currency.
 
 Buyers: the identifiers a record carries come from ``customer_accounts``
-(account → SIREN, SIRET or VAT number, see :func:`parse_customer_mapping`)
-when it maps the account, else from checksum-valid SIREN, SIRET, French or
+(account → SIREN, SIRET or VAT number, see :func:`parse_customer_mapping`;
+the account as written, case included; a value that is no identifier
+refuses the file) when it maps the account, else from checksum-valid SIREN, SIRET, French or
 EU VAT numbers written in ``CompAuxLib`` (or ``CompteLib`` when the account
 is the 411 account itself — a collective 411's label names no customer) and
 in the account number (where a zero-padded counter such as ``001234567`` is
@@ -327,7 +330,7 @@ class _Header:
         #: Every field in double quotes, as a few exporters write (the text has no quoting).
         self.quoted = line.lstrip().startswith('"')
         cells = [cell.strip() for cell in self.split(line)]
-        #: A separator ends the header (and then, presumably, every line).
+        #: A separator ends the lines (the header's, or most of the first data lines).
         self.trailing = False
         while cells and not cells[-1]:
             cells.pop()
@@ -353,6 +356,13 @@ class _Header:
         self.labels = [positions[label] for label in _LABELS]
         self.dates = [positions[column] for column in _DATE_COLUMNS if column in positions]
         self.amounts = [positions[column] for column in _AMOUNT_COLUMNS]
+
+    def look_at(self, lines: list[str]) -> None:
+        """Tell from the first data lines whether they end with a separator the header does not have."""
+        sample = [self.split(line) for line in lines[:20] if line.strip()]
+        ending = sum(1 for fields in sample if len(fields) == self.width + 1 and not fields[-1].strip())
+        if ending >= 3 and ending * 2 > len(sample):
+            self.trailing = True
 
     def split(self, line: str) -> list[str]:
         """The fields of a line; a quoted file goes through the csv module (a quoted field may hold separators)."""
@@ -433,44 +443,54 @@ class _Parser:
     def repair(self, fields: list[str], header: _Header, line: int) -> list[str] | None:
         """A line with too many fields, with the extra ones merged back into the label that held a separator.
 
-        A candidate is kept when every date and amount column then reads
-        (the labels sit before the amounts, so a wrong merge shifts them);
-        the last resort is a separator ending the line.
+        A candidate is kept when its dates and amounts then read (the labels
+        sit before them, so a wrong merge shifts them out of shape). In a
+        file whose lines end with a separator, that last empty field goes
+        first.
         """
-        if header.trailing and len(fields) == header.width + 1 and not fields[-1].strip():
-            return fields[:-1]
-        extra = len(fields) - header.width
-        if extra > 0:
-            candidates = [
-                [
-                    *fields[:label],
-                    header.separator.join(fields[label : label + extra + 1]),
-                    *fields[label + extra + 1 :],
-                ]
-                for label in header.labels
-            ]
-            if extra == 1 and not fields[-1].strip():
-                candidates.append(fields[:-1])
-            for candidate in candidates:
-                if self.readable(candidate, header):
-                    return candidate
-        self.problem(line, None, f"{len(fields)} fields, the header has {header.width}", "wrong_field_count")
+        width = header.width
+        bases = [fields]
+        if header.trailing and len(fields) > width and not fields[-1].strip():
+            bases.insert(0, fields[:-1])
+        for base in bases:
+            extra = len(base) - width
+            if extra == 0 and self.readable(base, header, strict=False):
+                return base
+            if extra > 0:
+                for label in header.labels:
+                    candidate = [
+                        *base[:label],
+                        header.separator.join(base[label : label + extra + 1]),
+                        *base[label + extra + 1 :],
+                    ]
+                    if self.readable(candidate, header, strict=True):
+                        return candidate
+        self.problem(line, None, f"{len(fields)} fields, the header has {width}", "wrong_field_count")
         return None
 
-    def readable(self, fields: list[str], header: _Header) -> bool:
-        """Whether the dates, amounts and currency of a repaired line read."""
+    def readable(self, fields: list[str], header: _Header, *, strict: bool) -> bool:
+        """Whether a repaired line reads: its dates, amounts, currency and account.
+
+        ``strict`` (a label merged) also wants ``ValidDate`` and a debit or a
+        credit: a wrong merge shifts fields, and an empty one reads as
+        anything.
+        """
+        positions = header.positions
+        required = (positions["EcritureDate"], positions["ValidDate"]) if strict else (positions["EcritureDate"],)
         try:
             for column in header.dates:
                 raw = fields[column]
-                if raw.strip() or column == header.positions["EcritureDate"]:
+                if raw.strip() or column in required:
                     self.parse_date(raw)
-            for column in header.amounts:
-                _amount(fields[column])
+            amounts = [_amount(fields[column]) for column in header.amounts]
         except ValueError:
             return False
-        currency = fields[header.positions["Idevise"]].strip()
-        account = fields[header.positions["CompteNum"]].strip()
-        return bool(account) and (not currency or (len(currency) == 3 and currency.isalpha()))
+        currency = fields[positions["Idevise"]].strip()
+        return (
+            bool(fields[positions["CompteNum"]].strip())
+            and (bool(amounts[0] or amounts[1]) or not strict)
+            and (not currency or (len(currency) == 3 and currency.isalpha()))
+        )
 
 
 def _check_terms(default_terms_days: int) -> timedelta:
@@ -532,16 +552,25 @@ def parse_fec(
     if first == len(lines):
         raise file_problem(name, "empty file, no header", "fec.missing_header")
     header = _Header(lines[first], name)
+    header.look_at(lines[first + 1 : first + 21])
     parser = _Parser(name, customer_accounts, money, terms)
-    # Hundreds of thousands of lists, tuples and records are created and all
-    # kept: the cyclic collector would walk them again and again for nothing
-    # (none holds a cycle), which more than doubles the time of a large file.
+    # Hundreds of thousands of lists, tuples and records are created and most
+    # are kept: the cyclic collector would walk them again and again for
+    # nothing (none holds a cycle), which more than doubles the time of a
+    # large file. It runs again as soon as the file is read.
     collecting = gc.isenabled()
     gc.disable()
     try:
         rows = _scan(parser, header, lines, first + 1)
         del lines
         records = _rebuild(parser, header, rows)
+        del rows
+        result = LedgerFile(name=name, format="fec", records=records, problems=parser.problems)
+        result.problems.sort(key=lambda problem: problem.source.line)
+        for account, per_currency in parser.balances.items():
+            buyer = parser.buyers.get(account) or BuyerRef((), account)
+            for code, balance in per_currency.items():
+                result.balances.append(CustomerBalance(buyer, balance, code))
     except _TooMany:
         raise file_problem(
             name,
@@ -551,47 +580,49 @@ def parse_fec(
     finally:
         if collecting:
             gc.enable()
-    result = LedgerFile(name=name, format="fec", records=records, problems=parser.problems)
-    result.problems.sort(key=lambda problem: problem.source.line)
-    for account, per_currency in parser.balances.items():
-        buyer = parser.buyers.get(account) or BuyerRef((), account)
-        for code, balance in per_currency.items():
-            result.balances.append(CustomerBalance(buyer, balance, code))
     return result
 
 
-class _Entries:
-    """What the lines of each entry (JournalCode, EcritureNum) say about its customer lines."""
+class _Entry:
+    """What the lines of one entry (JournalCode, EcritureNum) say about its customer lines."""
+
+    __slots__ = ("bank", "customer_credit", "customer_debit", "sales_debit", "vat_credit", "vat_debit")
 
     def __init__(self) -> None:
-        self.vat_credit: dict[tuple[str, str], Decimal] = {}
-        self.vat_debit: dict[tuple[str, str], Decimal] = {}
-        self.bank: set[tuple[str, str]] = set()
-        self.sales_debit: set[tuple[str, str]] = set()
-        self.customer_debit: dict[tuple[str, str], Decimal] = {}
-        self.customer_credit: dict[tuple[str, str], Decimal] = {}
+        self.vat_credit = self.vat_debit = self.customer_debit = self.customer_credit = _ZERO
+        self.bank = self.sales_debit = False
 
 
-# One customer line kept for the second pass: line number, fields, amount, debit?
-_Row = tuple[int, list[str], Decimal, bool]
+# One customer line kept for the second pass: line number, fields, amount, debit?, its entry.
+_Row = tuple[int, list[str], Decimal, bool, _Entry]
+
+# What an account number's first three characters make of its line in the first pass.
+_CUSTOMER, _VAT, _BANK, _SALES = 1, 2, 3, 4
+_PREFIXES = {
+    "411": _CUSTOMER,
+    "445": _VAT,
+    **{f"{head}{digit}": _BANK for head in ("51", "53") for digit in "0123456789"},
+    **{f"7{digits:02d}": _SALES for digits in range(100)},
+}
 
 
-def _scan(parser: _Parser, header: _Header, lines: list[str], start: int) -> tuple[list[_Row], _Entries]:
+def _scan(parser: _Parser, header: _Header, lines: list[str], start: int) -> list[_Row]:
     """First pass: split every line, keep the 411 lines, note what each entry holds.
 
     The hot loop of the module: a million-line FEC goes through it, so it
     does as little as it can for lines that are not 411 or 445 ones (no
-    Decimal, no date) and binds everything it uses to locals.
+    Decimal, no date) and binds everything it uses to locals. The lines of
+    an entry are consecutive in practice, so the entry last seen is kept at
+    hand; an entry split over the file is still one entry.
     """
     positions = header.positions
     width, separator, quoted = header.width, header.separator, header.quoted
     p_journal, p_number, p_account = positions["JournalCode"], positions["EcritureNum"], positions["CompteNum"]
     p_debit, p_credit = positions["Debit"], positions["Credit"]
-    entries = _Entries()
-    vat_credit, vat_debit = entries.vat_credit, entries.vat_debit
-    customer_debit, customer_credit = entries.customer_debit, entries.customer_credit
-    bank, sales_debit = entries.bank, entries.sales_debit
-    zero, zero_chars, amount_of = _ZERO, _ZERO_CHARS, _amount
+    entries: dict[tuple[str, str], _Entry] = {}
+    entry = _Entry()
+    entry_journal = entry_number = None
+    zero, zero_chars, amount_of, prefixes = _ZERO, _ZERO_CHARS, _amount, _PREFIXES
     rows: list[_Row] = []
     keep = rows.append
     line_number = start
@@ -605,20 +636,40 @@ def _scan(parser: _Parser, header: _Header, lines: list[str], start: int) -> tup
             if repaired is None:
                 continue
             fields = repaired
-        account = fields[p_account].lstrip()
-        prefix = account[:3]
-        if prefix == "411":
-            raw_debit, raw_credit = fields[p_debit], fields[p_credit]
+        kind = prefixes.get(fields[p_account][:3])
+        if kind is None:
+            kind = prefixes.get(fields[p_account].lstrip()[:3])
+            if kind is None:
+                continue
+        raw_debit, raw_credit = fields[p_debit], fields[p_credit]
+        if kind >= _BANK:
+            if not (raw_debit.strip(zero_chars) or (kind == _BANK and raw_credit.strip(zero_chars))):
+                continue  # a zero line, or a sale (a credit on 7…)
+            debit = credit = zero
+        else:
             try:
                 debit = amount_of(raw_debit) if raw_debit.strip(zero_chars) else zero
             except ValueError as error:
-                parser.problem(line_number, "Debit", str(error), "invalid_amount")
+                parser.problem(
+                    line_number, "Debit", f"{'' if kind == _CUSTOMER else 'VAT line: '}{error}", "invalid_amount"
+                )
                 continue
             try:
                 credit = amount_of(raw_credit) if raw_credit.strip(zero_chars) else zero
             except ValueError as error:
-                parser.problem(line_number, "Credit", str(error), "invalid_amount")
+                parser.problem(
+                    line_number, "Credit", f"{'' if kind == _CUSTOMER else 'VAT line: '}{error}", "invalid_amount"
+                )
                 continue
+            if not (debit or credit):
+                continue
+        if fields[p_number] != entry_number or fields[p_journal] != entry_journal:
+            entry_journal, entry_number = fields[p_journal], fields[p_number]
+            known = entries.get((entry_journal, entry_number))
+            if known is None:
+                known = entries[entry_journal, entry_number] = _Entry()
+            entry = known
+        if kind == _CUSTOMER:
             if debit and credit:
                 parser.problem(
                     line_number,
@@ -629,42 +680,23 @@ def _scan(parser: _Parser, header: _Header, lines: list[str], start: int) -> tup
                 parser.add_balance(_account_of(fields, positions), parser.currency, debit - credit)
                 continue
             net = debit - credit
-            if not net:
-                continue
-            key = (fields[p_journal], fields[p_number])
             if net > 0:
-                customer_debit[key] = customer_debit.get(key, zero) + net
-                keep((line_number, fields, net, True))
+                entry.customer_debit += net
+                keep((line_number, fields, net, True, entry))
             else:
-                customer_credit[key] = customer_credit.get(key, zero) - net
-                keep((line_number, fields, -net, False))
-        elif prefix == "445":
-            raw_debit, raw_credit = fields[p_debit], fields[p_credit]
-            net = zero
-            try:
-                if raw_debit.strip(zero_chars):
-                    net = -amount_of(raw_debit)
-            except ValueError as error:
-                parser.problem(line_number, "Debit", f"VAT line: {error}", "invalid_amount")
-                continue
-            try:
-                if raw_credit.strip(zero_chars):
-                    net += amount_of(raw_credit)
-            except ValueError as error:
-                parser.problem(line_number, "Credit", f"VAT line: {error}", "invalid_amount")
-                continue
+                entry.customer_credit -= net
+                keep((line_number, fields, -net, False, entry))
+        elif kind == _VAT:
+            net = credit - debit
             if net > 0:
-                key = (fields[p_journal], fields[p_number])
-                vat_credit[key] = vat_credit.get(key, zero) + net
+                entry.vat_credit += net
             elif net < 0:
-                key = (fields[p_journal], fields[p_number])
-                vat_debit[key] = vat_debit.get(key, zero) - net
-        elif prefix[:2] in ("51", "53"):
-            if fields[p_debit].strip(zero_chars) or fields[p_credit].strip(zero_chars):
-                bank.add((fields[p_journal], fields[p_number]))
-        elif prefix[:1] == "7" and fields[p_debit].strip(zero_chars):
-            sales_debit.add((fields[p_journal], fields[p_number]))
-    return rows, entries
+                entry.vat_debit -= net
+        elif kind == _BANK:
+            entry.bank = True
+        else:
+            entry.sales_debit = True
+    return rows
 
 
 def _account_of(fields: list[str], positions: Mapping[str, int]) -> str:
@@ -678,14 +710,13 @@ def _share(total: Decimal, part: Decimal, whole: Decimal) -> Decimal:
     return (total * part / whole).quantize(_CENT)
 
 
-def _rebuild(parser: _Parser, header: _Header, scanned: tuple[list[_Row], _Entries]) -> list[LedgerRecord]:
+def _rebuild(parser: _Parser, header: _Header, rows: list[_Row]) -> list[LedgerRecord]:
     """Second pass: one record per 411 line (instalments merged), in file order.
 
     A payment's lettered invoices may come later in the file (bank journals
     often sort first), so lettered payments and credit notes are completed
     once every invoice is known.
     """
-    rows, entries = scanned
     positions = header.positions
     p_journal, p_journal_label = positions["JournalCode"], positions["JournalLib"]
     p_number, p_date = positions["EcritureNum"], positions["EcritureDate"]
@@ -696,8 +727,6 @@ def _rebuild(parser: _Parser, header: _Header, scanned: tuple[list[_Row], _Entri
     p_letter = positions.get("EcritureLet")
     parse_date, problem, add_balance, journal = parser.parse_date, parser.problem, parser.add_balance, parser.journal
     accounting, name, terms, zero = parser.currency, parser.name, parser.terms, _ZERO
-    vat_credit, vat_debit = entries.vat_credit, entries.vat_debit
-    bank_entries, sales_debit = entries.bank, entries.sales_debit
     invoice_kind, credit_note_kind = RecordKind.INVOICE, RecordKind.CREDIT_NOTE
     balances, dates = parser.balances, parser.dates
     # Per raw account cell: the account, its buyer, its balances (a customer has many lines).
@@ -711,7 +740,7 @@ def _rebuild(parser: _Parser, header: _Header, scanned: tuple[list[_Row], _Entri
     lettered: dict[tuple[str, str], list[str]] = {}
     waiting_payments: list[tuple[int, Source, BuyerRef, date, Decimal, str, str | None, tuple[str, str]]] = []
     waiting_credit_notes: list[tuple[int, tuple[str, str]]] = []
-    for line, fields, amount, debit in rows:
+    for line, fields, amount, debit, entry in rows:
         raw_account = fields[p_aux] or fields[p_account]
         known = accounts.get(raw_account)
         if known is None:
@@ -765,11 +794,10 @@ def _rebuild(parser: _Parser, header: _Header, scanned: tuple[list[_Row], _Entri
                 letter = letters[raw_letter] = raw_letter.strip().rstrip("*").strip().upper()
         else:
             letter = ""
-        key = (fields[p_journal], fields[p_number])
-        opening, bank = journal(key[0], fields[p_journal_label])
-        bank = not opening and (bank or key in bank_entries)
+        opening, bank = journal(fields[p_journal], fields[p_journal_label])
+        bank = not opening and (bank or entry.bank)
 
-        if not debit and (opening or bank or (key not in sales_debit and key not in vat_debit)):
+        if not debit and (opening or bank or not (entry.sales_debit or entry.vat_debit)):
             # A payment: cash received (bank, or brought forward unapplied), or
             # a settlement without cash (discount, write-off, set-off, ...).
             piece, label = fields[p_piece].strip(), fields[p_label].strip()
@@ -796,21 +824,21 @@ def _rebuild(parser: _Parser, header: _Header, scanned: tuple[list[_Row], _Entri
             continue
 
         issued = piece_date or entry_date
-        piece, entry = fields[p_piece].strip(), fields[p_number].strip()
+        piece, entry_number = fields[p_piece].strip(), fields[p_number].strip()
         if bank:  # a debit: a payment reversed
-            number = f"{piece}-{entry}" if piece else entry
+            number = f"{piece}-{entry_number}" if piece else entry_number
         else:
-            number = piece or (f"AN-{entry}" if opening else f"{fields[p_journal].strip()}-{entry}")
+            number = piece or (f"AN-{entry_number}" if opening else f"{fields[p_journal].strip()}-{entry_number}")
         vat = zero
         if debit:
-            if not opening and not bank and key in vat_credit:
-                vat_total = vat_credit[key] - vat_debit.get(key, zero)
+            if not opening and not bank and entry.vat_credit:
+                vat_total = entry.vat_credit - entry.vat_debit
                 if vat_total > 0:
-                    vat = _share(vat_total, amount, entries.customer_debit[key])
-        elif key in vat_debit:
-            vat_total = vat_debit[key] - vat_credit.get(key, zero)
+                    vat = _share(vat_total, amount, entry.customer_debit)
+        elif entry.vat_debit:
+            vat_total = entry.vat_debit - entry.vat_credit
             if vat_total > 0:
-                vat = _share(vat_total, amount, entries.customer_credit[key])
+                vat = _share(vat_total, amount, entry.customer_credit)
         if vat:
             if vat > amount:
                 vat = zero
@@ -843,8 +871,8 @@ def _rebuild(parser: _Parser, header: _Header, scanned: tuple[list[_Row], _Entri
                 lettered[account, letter] = [number]
             elif number not in numbers:
                 numbers.append(number)
-        if amount != entries.customer_debit[key]:  # several customer debits in this entry: instalments?
-            merge_key = (key[0], key[1], account, number, record_currency)
+        if amount != entry.customer_debit:  # several customer debits in this entry: instalments?
+            merge_key = (fields[p_journal], fields[p_number], account, number, record_currency)
             earlier = merged.get(merge_key)
             if earlier is not None:
                 first = records[earlier]

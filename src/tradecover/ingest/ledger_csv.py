@@ -57,6 +57,7 @@ spreadsheet.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -161,6 +162,7 @@ LEDGER_CSV_TEMPLATE = (
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _FRENCH_DATE = re.compile(r"[0-9]{2}/[0-9]{2}/[0-9]{4}")
 _INVOICE_LIST = re.compile(r"[\s|]+")
+_MAX_MESSAGE = 300
 
 
 def refuse_binary(data: bytes, name: str, code_prefix: str) -> None:
@@ -182,6 +184,8 @@ def decode_text(data: bytes, name: str, fallback: str, code_prefix: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8) :]  # a UTF-8 mark on a file that is not (wholly) UTF-8
     try:
         return data.decode(fallback)
     except UnicodeDecodeError as error:
@@ -204,7 +208,7 @@ def parse_date(raw: str) -> date:
             return date(int(raw[6:]), int(raw[3:5]), int(raw[:2]))
         except ValueError:
             pass
-    raise ValueError(f"{raw!r} is not a date YYYY-MM-DD or DD/MM/YYYY")
+    raise ValueError(f"{raw[:40]!r} is not a date YYYY-MM-DD or DD/MM/YYYY")
 
 
 class _TooMany(Exception):
@@ -227,6 +231,8 @@ class _Line:
 
     def problem(self, column: str | None, message: str, code: str) -> None:
         self.ok = False
+        if len(message) > _MAX_MESSAGE:  # a message quotes the cell, which may be huge
+            message = message[: _MAX_MESSAGE - 1] + "…"
         self.collector.add(LineProblem(self.source, column, message, f"ledger_csv.{code}"))
 
     def required(self, column: str, what: str) -> str | None:

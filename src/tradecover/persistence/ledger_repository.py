@@ -689,7 +689,13 @@ class LedgerRepository:
         return int(self.session.scalar(q) or 0)
 
     def count_reporting_policies(self, buyer_id: str) -> int:
-        q = select(func.count(func.distinct(t.BuyerBalanceRow.policy_id))).where(t.BuyerBalanceRow.buyer_id == buyer_id)
+        """How many insureds (policyholders, not policies) report experience with the buyer."""
+        q = (
+            select(func.count(func.distinct(t.PolicyRow.policyholder_id)))
+            .select_from(t.BuyerBalanceRow)
+            .join(t.PolicyRow, t.PolicyRow.id == t.BuyerBalanceRow.policy_id)
+            .where(t.BuyerBalanceRow.buyer_id == buyer_id)
+        )
         return int(self.session.scalar(q) or 0)
 
     # Imports -----------------------------------------------------------------------------------------------

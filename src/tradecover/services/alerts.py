@@ -180,6 +180,7 @@ def get_alert(uow: UnitOfWork, actor: Actor, alert_id: str) -> Alert:
 def move_alert(uow: UnitOfWork, clock: Clock, actor: Actor, alert_id: str, state: AlertState) -> Alert:
     """new → seen → closed (or new → closed); each move is an audit event."""
     alert = get_alert(uow, actor, alert_id)
+    ensure_can_act(actor, alert.organisation_id, "alert", alert_id)
     if state is alert.state:
         return alert
     if state not in ALERT_STATE_MOVES[alert.state]:
@@ -387,9 +388,16 @@ def dispatch(
             sub = uow.alerts.get_subscription(delivery.subscription_id)
             if alert is None or sub is None:
                 continue
+            now = clock.now()
+            if not sub.active:  # unsubscribed since the alert was queued: nothing more goes to this target
+                uow.alerts.record_attempt(
+                    delivery.id, status="failed", attempts=delivery.attempts, next_attempt_at=None,
+                    error="the subscription was cancelled", delivered_at=None,
+                )  # fmt: skip
+                summary.failed += 1
+                continue
             policy = uow.policies.get(alert.policy_id) if alert.policy_id else None
             attempts = delivery.attempts + 1
-            now = clock.now()
             try:
                 _deliver(channels, alert, sub, delivery, None if policy is None else policy.number, now)
             except ChannelFailure as failure:

@@ -45,6 +45,7 @@ def add_buyer(
     city: str | None = None,
     customer_reference: str | None = None,
     known_naf_codes: frozenset[str] | None = None,
+    commit: bool = True,
 ) -> tuple[Buyer, bool]:
     """The buyer these identifiers name, created if new, added to the insured's book.
 
@@ -119,7 +120,8 @@ def add_buyer(
             object_id=buyer.id,
             summary={"after": {"customer_reference": customer_reference}},
         )
-    uow.commit()
+    if commit:  # an import adds buyers inside its own all-or-nothing transaction
+        uow.commit()
     return buyer, created
 
 

@@ -415,6 +415,7 @@ def _demo_ledger(uow_factory: Callable[[], UnitOfWork], clock: Clock, admin: Act
                 siren = None if buyer is None else buyer.identifier(IdentifierKind.SIREN)
                 if siren:
                     refs.append(BuyerRef(identifiers=(("siren", siren),), name=buyer.legal_name if buyer else None))
+            refs.sort(key=lambda r: r.identifiers)  # by SIREN: ids are random, the demo is not
             plans.append((policy.id, policy.currency, refs))
     for policy_id, currency, refs in plans:
         parsed = LedgerFile(name="demo-ledger.csv", format="csv")

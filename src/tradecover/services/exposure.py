@@ -48,7 +48,7 @@ from tradecover.domain.terms import PolicyTerms
 from tradecover.services.authorization import Actor, ensure_can_read
 from tradecover.services.buyers import get_buyer
 from tradecover.services.credit_limits import risk_view
-from tradecover.services.ledger import order_expiry, policy_to_act_on
+from tradecover.services.ledger import buyer_of_policy, order_expiry, policy_to_act_on
 from tradecover.services.ledger_ports import OpenOrder
 from tradecover.services.policies import get_policy
 from tradecover.services.ports import UnitOfWork
@@ -315,7 +315,7 @@ def payment_experience(
 ) -> tuple[PaymentBehaviour, MarketExperience]:
     """The insured's own experience with the buyer, and the market's (anonymised across tenants)."""
     policy = get_policy(uow, actor, policy_id)
-    buyer = get_buyer(uow, actor, buyer_id)
+    buyer = buyer_of_policy(uow, actor, policy, buyer_id)
     invoices, payments = uow.ledger.entries(policy.id, [buyer.id])
     own = payment_behaviour(
         settle(
@@ -366,7 +366,7 @@ def order_check(
     """
     on = on or clock.today()
     policy = policy_to_act_on(uow, actor, policy_id) if reference else get_policy(uow, actor, policy_id)
-    buyer = get_buyer(uow, actor, buyer_id)
+    buyer = buyer_of_policy(uow, actor, policy, buyer_id)
     ensure_can_read(actor, policy.policyholder_id, "policy", policy.id)
     if amount.currency != policy.currency:
         raise InvalidInput(
@@ -399,7 +399,9 @@ def order_check(
         if balances:
             since = min((b.trading_since for b in balances if b.trading_since), default=None)
             if since is not None:
-                experience = PaymentExperience(since, max(b.max_days_overdue for b in balances))
+                # The index was computed at the last ledger change: what is still open is overdue as of ``on``.
+                overdue_now = max(((on - b.oldest_due_date).days for b in balances if b.oldest_due_date), default=0)
+                experience = PaymentExperience(since, max(overdue_now, *(b.max_days_overdue for b in balances)))
         limit = discretionary_cover(
             discretionary_limit=terms.discretionary_limit or Money.zero(policy.currency),
             buyer=view,

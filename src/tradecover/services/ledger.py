@@ -8,10 +8,12 @@ buyer's balance (the order check's index) and re-checks its alerts.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from tradecover.domain.buyers import Buyer
 from tradecover.domain.errors import Conflict, InvalidInput, NotFound
 from tradecover.domain.money import Money
 from tradecover.domain.money import currency as checked_currency
@@ -41,6 +43,19 @@ def policy_to_act_on(uow: UnitOfWork, actor: Actor, policy_id: str) -> Policy:
     return policy
 
 
+def buyer_of_policy(uow: UnitOfWork, actor: Actor, policy: Policy, buyer_id: str) -> Buyer:
+    """A buyer of the policyholder's book: a ledger never names another insured's customer."""
+    buyer = get_buyer(uow, actor, buyer_id)
+    if uow.buyers.book_entry(policy.policyholder_id, buyer.id) is None:
+        raise NotFound(
+            f"buyer {buyer_id} is not in the book of the policy's insured (add it to the book first)",
+            code="buyer.not_found",
+            field="buyer_id",
+            context={"id": buyer_id},
+        )
+    return buyer
+
+
 def same_content(a: Invoice, b: Invoice) -> bool:
     return (
         a.issue_date == b.issue_date
@@ -52,13 +67,18 @@ def same_content(a: Invoice, b: Invoice) -> bool:
     )
 
 
+MAX_DEDUPE_KEY = 200  # the store keeps 300 characters; an import appends the file and line to some keys
+
+
 def payment_dedupe_key(payment: Payment) -> str:
     """A payment's identity: its reference when it has one, else its date, amount and the invoices it names."""
     if payment.reference:
         return f"ref:{payment.reference}"
-    return f"{payment.received_on.isoformat()}|{payment.amount.amount}|{payment.amount.currency}|" + ",".join(
+    key = f"{payment.received_on.isoformat()}|{payment.amount.amount}|{payment.amount.currency}|" + ",".join(
         payment.invoices
     )
+    # The store keeps 300 characters of a key: a longer one (many invoices named) is kept as its digest.
+    return key if len(key) <= MAX_DEDUPE_KEY else "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 # --- Balances ------------------------------------------------------------------------------------------
@@ -216,7 +236,7 @@ def record_invoice(
 ) -> Recorded:
     """Record an invoice or a credit note; an identical re-send returns the recorded one."""
     policy = policy_to_act_on(uow, actor, policy_id)
-    buyer = get_buyer(uow, actor, buyer_id)
+    buyer = buyer_of_policy(uow, actor, policy, buyer_id)
     invoice = build_invoice(
         policy_id=policy.id,
         buyer_id=buyer.id,
@@ -293,7 +313,7 @@ def record_payment(
     invoices: Sequence[str] = (),
 ) -> Recorded:
     policy = policy_to_act_on(uow, actor, policy_id)
-    buyer = get_buyer(uow, actor, buyer_id)
+    buyer = buyer_of_policy(uow, actor, policy, buyer_id)
     payment = build_payment(
         policy_id=policy.id,
         buyer_id=buyer.id,
@@ -388,7 +408,7 @@ def open_dispute(
 ) -> Dispute:
     """A dispute takes the invoice out of the cover until it is resolved."""
     policy = policy_to_act_on(uow, actor, policy_id)
-    buyer = get_buyer(uow, actor, buyer_id)
+    buyer = buyer_of_policy(uow, actor, policy, buyer_id)
     invoice = _invoice_by_number(uow, policy, buyer.id, invoice_number)
     if any(
         d.invoice_number == invoice.number and d.resolved_on is None for d in uow.ledger.disputes(policy.id, buyer.id)
@@ -423,7 +443,7 @@ def resolve_dispute(
     reason: str | None = None,
 ) -> Dispute:
     policy = policy_to_act_on(uow, actor, policy_id)
-    buyer = get_buyer(uow, actor, buyer_id)
+    buyer = buyer_of_policy(uow, actor, policy, buyer_id)
     open_ones = [
         d
         for d in uow.ledger.disputes(policy.id, buyer.id)
@@ -520,7 +540,7 @@ def assign_to_factor(
 ) -> None:
     """Indemnity on an assigned invoice goes to the factor (DOMAIN.md §3 délégation)."""
     policy = policy_to_act_on(uow, actor, policy_id)
-    buyer = get_buyer(uow, actor, buyer_id)
+    buyer = buyer_of_policy(uow, actor, policy, buyer_id)
     invoice = _invoice_by_number(uow, policy, buyer.id, invoice_number)
     if invoice.id in uow.ledger.factor_assignments(policy.id):
         raise Conflict(f"invoice {invoice_number} is already assigned", code="ledger.already_assigned", field="invoice")
@@ -542,6 +562,7 @@ def add_exchange_rates(uow: UnitOfWork, clock: Clock, actor: Actor, rates: Seque
 
     require(actor, Permission.FINANCIALS_RECORD)
     parsed: list[tuple[str, str, date, Decimal]] = []
+    given: set[tuple[str, str, date]] = set()
     for index, (cur, quote, on, raw) in enumerate(rates, start=1):
         try:
             rate = Decimal(raw)
@@ -549,7 +570,12 @@ def add_exchange_rates(uow: UnitOfWork, clock: Clock, actor: Actor, rates: Seque
             raise InvalidInput(f"rate {index}: {raw!r} is not a number", code="rate.invalid", field="rate") from None
         if not rate.is_finite() or rate <= 0:
             raise InvalidInput(f"rate {index}: a rate must be positive", code="rate.invalid", field="rate")
-        parsed.append((checked_currency(cur), checked_currency(quote), on, rate))
+        key = (checked_currency(cur), checked_currency(quote), on)
+        if key in given:  # two rates for one day in one batch: which one is meant?
+            raise InvalidInput(f"rate {index}: {cur} in {quote} on {on} is given twice", code="rate.duplicate",
+                               field="rate")  # fmt: skip
+        given.add(key)
+        parsed.append((*key, rate))
     added = uow.ledger.add_rates(parsed)
     record(
         uow,

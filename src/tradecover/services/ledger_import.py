@@ -19,7 +19,13 @@ from datetime import date
 from typing import Any, Protocol, runtime_checkable
 
 from tradecover.domain.errors import DomainError, InvalidInput
-from tradecover.domain.identifiers import CompanyIdentifier, IdentifierKind, parse_identifier, siren_of
+from tradecover.domain.identifiers import (
+    CompanyIdentifier,
+    IdentifierKind,
+    detect_identifier,
+    parse_identifier,
+    siren_of,
+)
 from tradecover.domain.money import Money
 from tradecover.domain.money import currency as checked_currency
 from tradecover.domain.periods import Clock
@@ -144,7 +150,18 @@ def _ref_key(ref: BuyerRef) -> tuple[Any, ...]:
 class BuyerMapper:
     """Finds (or creates) the buyer a file's customer names, once per customer."""
 
-    def __init__(self, uow: UnitOfWork, clock: Clock, actor: Actor, policy: Policy, *, create: bool) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        clock: Clock,
+        actor: Actor,
+        policy: Policy,
+        *,
+        create: bool,
+        customers: Mapping[str, str] | None = None,
+    ) -> None:
+        # The user's mapping: a customer's account or name (any case) -> a buyer id or an identifier.
+        self.customers = {k.strip().casefold(): v.strip() for k, v in (customers or {}).items()}
         self.uow = uow
         self.clock = clock
         self.actor = actor
@@ -191,6 +208,17 @@ class BuyerMapper:
             self.errors[key] = error
             raise
         found = self.uow.buyers.find_by_identifiers(identifiers) if identifiers else []
+        mapped = self.mapped(ref)
+        if not found and mapped is not None:
+            if self.uow.buyers.get(mapped) is not None:
+                self.cache[key] = mapped
+                return mapped
+            try:
+                identifiers = [detect_identifier(mapped)]
+            except InvalidInput as error:
+                self.errors[key] = error
+                raise
+            found = self.uow.buyers.find_by_identifiers(identifiers)
         buyer_id: str | None
         if found:
             buyer_id = found[0].id
@@ -200,6 +228,12 @@ class BuyerMapper:
             buyer_id = None
         self.cache[key] = buyer_id
         return buyer_id
+
+    def mapped(self, ref: BuyerRef) -> str | None:
+        for name in (ref.account, ref.name):
+            if name and name.strip().casefold() in self.customers:
+                return self.customers[name.strip().casefold()]
+        return None
 
     def _create(self, ref: BuyerRef, identifiers: list[CompanyIdentifier]) -> str:
         country = ref.country or ("FR" if any(siren_of(i) for i in identifiers) else None)
@@ -217,6 +251,7 @@ class BuyerMapper:
             country=country,
             organisation_id=self.policy.policyholder_id,
             customer_reference=ref.account,
+            commit=False,
         )
         self.created += int(created)
         return buyer.id
@@ -233,6 +268,7 @@ class BuyerMapper:
                 legal_name=buyer.legal_name,
                 country=buyer.country,
                 organisation_id=self.policy.policyholder_id,
+                commit=False,
             )
 
     def ensure_all_in_book(self, buyer_ids: Iterable[str]) -> None:
@@ -263,6 +299,7 @@ def import_ledger(
     dry_run: bool = False,
     partial: bool = False,
     create_buyers: bool = True,
+    customers: Mapping[str, str] | None = None,
 ) -> ImportReport:
     """Check every record of ``parsed`` and, unless dry-run (or refused lines without ``partial``), record them.
 
@@ -276,11 +313,20 @@ def import_ledger(
             ImportLine(problem.source.file, problem.source.line, "line", None,
                        "refused" if problem.refuses else "warning", problem.code, problem.field, problem.message)
         )  # fmt: skip
-    mapper = BuyerMapper(uow, clock, actor, policy, create=create_buyers and not dry_run)
+    mapper = BuyerMapper(uow, clock, actor, policy, create=create_buyers and not dry_run, customers=customers)
     mapper.prefetch([*(r.buyer for r in parsed.records), *(b.buyer for b in parsed.balances)])
     existing = uow.ledger.invoice_keys(policy.id)
     existing_payments = uow.ledger.payment_keys(policy.id)
-    open_disputes = {(d.buyer_id, d.invoice_number): d for d in uow.ledger.disputes(policy.id) if d.resolved_on is None}
+    known_disputes = uow.ledger.disputes(policy.id)
+    open_disputes = {(d.buyer_id, d.invoice_number): d for d in known_disputes if d.resolved_on is None}
+    # A dispute line already applied (opened, or resolved, on that date): re-importing the file changes nothing.
+    recorded_disputes = {(d.buyer_id, d.invoice_number, RecordKind.DISPUTE.value, d.opened_on) for d in known_disputes}
+    recorded_disputes |= {
+        (d.buyer_id, d.invoice_number, RecordKind.RESOLVE_DISPUTE.value, d.resolved_on)
+        for d in known_disputes
+        if d.resolved_on is not None
+    }
+    occurrences: dict[tuple[str, str], int] = {}
     new_invoices: list[Invoice] = []
     new_payments: list[tuple[Payment, str]] = []
     new_disputes: list[Dispute] = []
@@ -300,7 +346,7 @@ def import_ledger(
         if bid is not None:
             return bid
         bid = mapper.buyer_id(ref)
-        if bid is None and ref.identifiers and dry_run and create_buyers:
+        if bid is None and (ref.identifiers or mapper.mapped(ref)) and dry_run and create_buyers:
             bid = fake_ids.setdefault(_ref_key(ref), f"new:{ref.label()}")
         if bid is not None:
             resolved[id(ref)] = bid
@@ -380,9 +426,16 @@ def import_ledger(
                     by=by,
                     clock=clock,
                 )
-                dedupe = payment_dedupe_key(payment)
-                if not payment.reference:
-                    dedupe += f"|{src.file}:{src.line}"
+                # The n-th identical payment of a customer in the file is "#n": two payments with the same
+                # reference (a FEC's piece and label) are both kept, and re-importing the file finds both.
+                base = payment_dedupe_key(payment)
+                if payment.reference:
+                    base += f"|{payment.received_on.isoformat()}|{payment.amount.amount}"
+                occurrence = occurrences.get((buyer_id, base), 0) + 1
+                occurrences[(buyer_id, base)] = occurrence
+                dedupe = base if occurrence == 1 else f"{base}#{occurrence}"
+                if len(dedupe) > 200:
+                    dedupe = "sha256:" + hashlib.sha256(dedupe.encode()).hexdigest()
                 if (buyer_id, dedupe) in existing_payments:
                     report.duplicates += 1
                     if len(reported) < MAX_REPORTED_LINES:
@@ -398,6 +451,9 @@ def import_ledger(
                         field="invoice",
                     )  # fmt: skip
                 current = open_disputes.get((buyer_id, rec.invoice_number))
+                if (buyer_id, rec.invoice_number, rec.kind.value, rec.on) in recorded_disputes:
+                    report.add(ImportLine(src.file, src.line, kind, reference, "duplicate"))
+                    continue
                 if rec.kind is RecordKind.DISPUTE:
                     if current is not None:
                         report.add(ImportLine(src.file, src.line, kind, reference, "duplicate"))

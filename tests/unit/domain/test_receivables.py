@@ -478,7 +478,7 @@ def ledgers(draw: st.DrawFn) -> tuple[list[Invoice], list[Payment]]:
 
 
 @given(ledgers())
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 def test_open_items_less_cash_on_account_is_invoiced_less_credited_less_paid(
     ledger: tuple[list[Invoice], list[Payment]],
 ) -> None:
@@ -504,7 +504,7 @@ def test_open_items_less_cash_on_account_is_invoiced_less_credited_less_paid(
 
 
 @given(ledgers(), st.integers(0, 200), st.integers(1, 300_000), st.sampled_from(CURRENCIES), st.booleans())
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 def test_paying_never_increases_what_any_invoice_still_owes(
     ledger: tuple[list[Invoice], list[Payment]], day: int, amount: int, currency: str, name_one: bool
 ) -> None:

@@ -5,6 +5,7 @@ No FEC sample is vendored: each test writes the few lines it needs.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -582,3 +583,17 @@ def test_byte_order_mark_on_a_latin_file() -> None:
     data = b"\xef\xbb\xbf" + fec_bytes(*sale("F1", "1", "C001", "12,00", "2,00", name="Crème"), encoding="iso8859_15")
     (invoice,) = invoices(parse_fec(data, "fec.txt"))
     assert invoice.buyer.name == "Crème"
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_garbage_collector_state_is_restored(enabled: bool) -> None:
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        parse(*sale("F1", "1", "C001", "120,00", "20,00"))
+        assert gc.isenabled() is enabled
+        with pytest.raises(InvalidInput):
+            parse(*sale("F1", "1", "C001", "120,00", "20,00"), customer_accounts={"C001": "?"})
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()

@@ -329,3 +329,19 @@ def test_identifiers_are_checked_once_per_value() -> None:
     assert result.problems == []
     assert len(result.records) == 50
     assert {r.buyer for r in result.records} == {BuyerRef((("siren", OTHER_SIREN),))}
+
+
+def test_byte_order_mark_on_a_windows_1252_file() -> None:
+    data = (
+        b"\xef\xbb\xbf"
+        + f"record_type;siren;customer_name;date;amount\npayment;{SIREN};Crème;2024-01-02;1\n".encode("cp1252")
+    )
+    (payment,) = parse_ledger_csv(data, "l.csv").records
+    assert payment.buyer.name == "Crème"
+
+
+def test_messages_quoting_a_huge_cell_are_cut() -> None:
+    text = f"record_type,siren,date,amount\npayment,{SIREN},{'9' * 5000},{'1' * 5000}\n"
+    problems = parse(text).problems
+    assert [p.field for p in problems] == ["date", "amount"]
+    assert all(len(p.message) <= 300 for p in problems)

@@ -180,7 +180,7 @@ _FEC_VALUES: dict[str, tuple[list[str], list[str]]] = {
     "EcritureLib": (["", "Facture", "Règlement", "ech. 15/02/2024", "a|b"], []),
     "EcritureLet": (["", "", "AA", "aa*", "B"], []),
     "DateLet": (["", "20240301"], []),
-    "ValidDate": (["", "20240131"], []),
+    "ValidDate": (["20240131"], [""]),
     "Montantdevise": (["", "", "1500,00", "-0,015", "0", "7"], ["x"]),
     "Idevise": (["", "", "EUR", "USD", "JPY", "usd"], ["XXQ"]),
 }

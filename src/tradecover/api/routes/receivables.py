@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import PurePath
@@ -34,7 +36,7 @@ from tradecover.api.receivables_schemas import (
     ReversalIn,
 )
 from tradecover.api.schemas import MoneyBody, Paged
-from tradecover.domain.errors import InvalidInput
+from tradecover.domain.errors import InvalidInput, NotFound
 from tradecover.domain.money import Money
 from tradecover.domain.receivables import AGE_BUCKETS, EntryKind, Payment
 from tradecover.ingest.fec import parse_customer_mapping
@@ -51,6 +53,17 @@ def _money(body: MoneyBody) -> Money:
     return Money.of(body.amount, body.currency)
 
 
+@contextmanager
+def _buyer_in_body() -> Iterator[None]:
+    """A buyer the body names that is not found (or not visible: the same answer) is that field's fault."""
+    try:
+        yield
+    except NotFound as error:
+        if error.code == "buyer.not_found" and error.field is None:
+            error.field = "buyer_id"
+        raise
+
+
 @router.post(
     "/policies/{policy_id}/invoices",
     response_model=InvoiceOut,
@@ -63,7 +76,7 @@ def record_invoice(
     kind = EntryKind(body.kind)
     if kind is EntryKind.INVOICE and body.due_date is None:
         raise InvalidInput("an invoice needs its due date", code="ledger.missing_due_date", field="due_date")
-    with container.uow() as uow:
+    with _buyer_in_body(), container.uow() as uow:
         recorded = ledger.record_invoice(
             uow,
             container.clock,
@@ -110,7 +123,7 @@ def list_invoices(
 def record_payment(
     container: ContainerDep, actor: ActorDep, policy_id: str, body: PaymentIn, response: Response
 ) -> PaymentOut:
-    with container.uow() as uow:
+    with _buyer_in_body(), container.uow() as uow:
         recorded = ledger.record_payment(
             uow,
             container.clock,
@@ -144,7 +157,7 @@ def list_payments(
 
 @router.post("/policies/{policy_id}/disputes", response_model=DisputeOut, status_code=status.HTTP_201_CREATED)
 def open_dispute(container: ContainerDep, actor: ActorDep, policy_id: str, body: DisputeIn) -> DisputeOut:
-    with container.uow() as uow:
+    with _buyer_in_body(), container.uow() as uow:
         dispute = ledger.open_dispute(
             uow,
             container.clock,
@@ -161,7 +174,7 @@ def open_dispute(container: ContainerDep, actor: ActorDep, policy_id: str, body:
 
 @router.post("/policies/{policy_id}/disputes/resolutions", response_model=DisputeOut)
 def resolve_dispute(container: ContainerDep, actor: ActorDep, policy_id: str, body: DisputeIn) -> DisputeOut:
-    with container.uow() as uow:
+    with _buyer_in_body(), container.uow() as uow:
         dispute = ledger.resolve_dispute(
             uow,
             container.clock,
@@ -193,7 +206,7 @@ def reverse_entry(container: ContainerDep, actor: ActorDep, policy_id: str, entr
 
 @router.post("/policies/{policy_id}/factor-assignments", status_code=status.HTTP_204_NO_CONTENT)
 def assign_to_factor(container: ContainerDep, actor: ActorDep, policy_id: str, body: FactorAssignmentIn) -> None:
-    with container.uow() as uow:
+    with _buyer_in_body(), container.uow() as uow:
         ledger.assign_to_factor(
             uow,
             container.clock,
@@ -227,7 +240,10 @@ def import_file(
     policy_id: str,
     response: Response,
     file: Annotated[UploadFile, File(description="a ledger CSV, a FEC, or an e-invoice (Factur-X PDF, CII, UBL)")],
-    mapping: Annotated[UploadFile | None, File(description="FEC: CSV of account,identifier")] = None,
+    mapping: Annotated[
+        UploadFile | None,
+        File(description="CSV account,identifier: a customer's account or name -> its SIREN, VAT or buyer id"),
+    ] = None,
     file_format: Annotated[Literal["auto", "csv", "fec", "einvoice"], Form(alias="format")] = "auto",
     dry_run: Annotated[bool, Form(description="report without writing")] = False,
     partial: Annotated[bool, Form(description="apply the good lines even if some are refused")] = False,
@@ -252,12 +268,12 @@ def import_file(
     with container.uow() as uow:
         report = import_ledger(
             uow, container.clock, actor, policy_id=policy_id, parsed=parsed, content=data, dry_run=dry_run,
-            partial=partial,
+            partial=partial, customers=accounts,
         )  # fmt: skip
         if report.applied:
             uow.commit()
     if report.refused and not report.applied and not dry_run:
-        response.status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+        response.status_code = 422
     body = report.to_dict()
     body["lines"] = [ImportLineOut(**line) for line in body["lines"]]
     return LedgerImportOut(**body)
@@ -368,7 +384,7 @@ def payment_experience(
 
 @router.post("/policies/{policy_id}/order-checks", response_model=OrderCheckOut)
 def order_check(container: ContainerDep, actor: ActorDep, policy_id: str, body: OrderCheckIn) -> OrderCheckOut:
-    with container.uow() as uow:
+    with _buyer_in_body(), container.uow() as uow:
         result = exposure.order_check(
             uow,
             container.clock,
