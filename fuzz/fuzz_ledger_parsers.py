@@ -57,7 +57,7 @@ def one_input(data: bytes) -> None:
 
 def main() -> None:
     try:
-        import atheris  # type: ignore[import-not-found]
+        import atheris  # type: ignore[import-untyped,import-not-found,unused-ignore]
     except ImportError:
         sys.exit("atheris is not installed: pip install atheris (see this module's docstring)")
     with atheris.instrument_imports():

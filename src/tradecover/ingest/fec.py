@@ -638,6 +638,8 @@ def _scan(parser: _Parser, header: _Header, lines: list[str], start: int) -> lis
             fields = repaired
         kind = prefixes.get(fields[p_account][:3])
         if kind is None:
+            if fields[p_account][:1] != " ":
+                continue
             kind = prefixes.get(fields[p_account].lstrip()[:3])
             if kind is None:
                 continue
