@@ -374,8 +374,9 @@ def _demo_limits(
         known = uow.buyers.by_sirens(sirens)
         pairs = []
         for policy in policies_:
-            book = [b for b in known.values() if policy.policyholder_id in uow.buyers.book_organisations(b)]
-            pairs += [(policy.id, buyer_id) for buyer_id in sorted(book)[:40]]
+            # By SIREN, not by id: ids are random and the same seed must give the same book.
+            book = [b for _, b in sorted(known.items()) if policy.policyholder_id in uow.buyers.book_organisations(b)]
+            pairs += [(policy.id, buyer_id) for buyer_id in book[:40]]
     for number, (policy_id, buyer_id) in enumerate(pairs):
         amount = rng.choice(["10000", "25000", "50000", "80000", "120000", "200000"])
         until = clock.today() + timedelta(days=90) if number % 15 == 0 else None
