@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
-.PHONY: run test install lint typecheck imports pytest benchmarks clean
+.PHONY: run test install lint typecheck imports pytest benchmarks fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ pytest: install
 	$(BIN)/pytest -n 2 -p no:cacheprovider
 
 test: lint typecheck imports pytest
+
+# Longer fuzzing of the ledger and e-invoice parsers (Hypothesis; atheris targets are in fuzz/).
+fuzz: install
+	TRADECOVER_FUZZ_EXAMPLES=$${TRADECOVER_FUZZ_EXAMPLES:-20000} $(BIN)/pytest -p no:cacheprovider -q \
+		tests/unit/ingest/test_ledger_parsers_fuzz.py tests/unit/ingest/test_einvoice_fuzz.py
 
 benchmarks: install
 	$(BIN)/python -m benchmarks

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,12 @@ EINVOICE = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "ext
 SAMPLES = sorted(EINVOICE.glob("*.xml")) if EINVOICE.is_dir() else []
 needs_samples = pytest.mark.skipif(not SAMPLES, reason=f"shared e-invoice samples not found at {EINVOICE}")
 
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# `make fuzz` raises the count (TRADECOVER_FUZZ_EXAMPLES); `make test` runs a brief pass.
+FUZZ = settings(
+    max_examples=int(os.environ.get("TRADECOVER_FUZZ_EXAMPLES", "200")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @functools.cache

@@ -7,6 +7,7 @@ The files in ``hostile/`` are samples a user could upload by mistake or malice.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -68,7 +69,12 @@ def check_mapping(data: bytes) -> None:
     assert all(isinstance(key, str) and isinstance(value, str) for key, value in mapping.items())
 
 
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# `make fuzz` raises the count (TRADECOVER_FUZZ_EXAMPLES); `make test` runs a brief pass.
+FUZZ = settings(
+    max_examples=int(os.environ.get("TRADECOVER_FUZZ_EXAMPLES", "200")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @FUZZ
