@@ -309,6 +309,23 @@ class BuyerRepository:
         row = self.session.get(t.BuyerRow, buyer_id)
         return None if row is None else self._to_domain(row)
 
+    def get_many(self, buyer_ids: Sequence[str]) -> dict[str, Buyer]:
+        """Buyers with their identifiers, two queries per 500 ids (reports over a whole book)."""
+        found: dict[str, Buyer] = {}
+        unique = sorted(set(buyer_ids))
+        for start in range(0, len(unique), 500):
+            chunk = unique[start : start + 500]
+            identifiers: dict[str, list[t.BuyerIdentifierRow]] = {}
+            for i in self.session.scalars(
+                select(t.BuyerIdentifierRow)
+                .where(t.BuyerIdentifierRow.buyer_id.in_(chunk))
+                .order_by(t.BuyerIdentifierRow.buyer_id, t.BuyerIdentifierRow.kind)
+            ):
+                identifiers.setdefault(i.buyer_id, []).append(i)
+            for row in self.session.scalars(select(t.BuyerRow).where(t.BuyerRow.id.in_(chunk))):
+                found[row.id] = self._to_domain(row, identifiers.get(row.id, []))
+        return found
+
     def find_by_identifiers(self, identifiers: Sequence[CompanyIdentifier]) -> list[Buyer]:
         if not identifiers:
             return []
@@ -610,6 +627,17 @@ class MonitoringRepository:
         )
         self.session.flush()
         return True
+
+    def clocks_of_organisation(self, organisation_id: str) -> list[InsolvencyClock]:
+        rows = self.session.scalars(
+            select(t.InsolvencyClockRow).where(t.InsolvencyClockRow.organisation_id == organisation_id)
+        )
+        return [
+            InsolvencyClock(
+                r.organisation_id, r.buyer_id, r.legal_event_id, r.publication_date, r.deadline, r.started_at
+            )
+            for r in rows
+        ]
 
     def clocks(self, buyer_id: str) -> list[InsolvencyClock]:
         rows = self.session.scalars(

@@ -110,11 +110,12 @@ def check_alerts(
     preferences = uow.alerts.preferences(policy.id)
     notified = uow.ledger.first_overdue_notifications(policy.id)
     clocks: dict[str, date] = {}
+    insolvency_deadlines: dict[str, list[date]] = {}
+    for c in uow.monitoring.clocks_of_organisation(policy.policyholder_id):
+        insolvency_deadlines.setdefault(c.buyer_id, []).append(c.deadline)
     raised = 0
     for buyer, buyer_exposure in exposure.buyers:
-        insolvency = [
-            c.deadline for c in uow.monitoring.clocks(buyer.id) if c.organisation_id == policy.policyholder_id
-        ]
+        insolvency = insolvency_deadlines.get(buyer.id, [])
         invoices = {i.id: i for i in exposure.invoices.get(buyer.id, [])}
         deadlines: dict[str, date] = {}
         for line in buyer_exposure.lines:
