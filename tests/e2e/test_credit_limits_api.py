@@ -413,6 +413,7 @@ def test_prospect_queries_are_rate_limited_per_insured(app_client: TestClient, r
     refused = prospect(app_client, headers["broker_user"], ready.policy_a, ready.buyer_a, "10000.00")
     body = assert_problem(refused, 429, "credit_limit.prospect_rate_limited")
     assert body["context"] == {"retry_after_seconds": "3600"}
+    assert refused.headers["Retry-After"] == "3600"
     # B has its own allowance.
     assert prospect(app_client, headers["insured_user_b"], ready.policy_b, ready.buyer_b, "10000.00").status_code == 200
 

@@ -91,6 +91,9 @@ def install_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, error: DomainError) -> JSONResponse:
         status = status_of(error)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        retry_after = (error.context or {}).get("retry_after_seconds")
+        if status == 429 and isinstance(retry_after, int):
+            headers = {"Retry-After": str(retry_after)}  # RFC 9110 §10.2.3: seconds to wait
         extra = {"context": error.as_dict()["context"]} if error.context else None
         return problem(
             status,
