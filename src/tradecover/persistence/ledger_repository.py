@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 from psycopg import sql
 from sqlalchemy import (
     ARRAY,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from tradecover.domain.money import CURRENCY_MINOR_UNITS, Money
@@ -352,17 +354,20 @@ class LedgerRepository:
         )
         driver = connection.connection.driver_connection
         assert driver is not None
-        with driver.cursor() as cursor, cursor.copy(statement) as copy:
-            write = copy.write_row
-            if not processors:
+        try:
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:
+                write = copy.write_row
+                if not processors:
+                    for row in rows:
+                        write(row)
+                    return
                 for row in rows:
-                    write(row)
-                return
-            for row in rows:
-                values = list(row)
-                for position, process in processors:
-                    values[position] = process(values[position])
-                write(values)
+                    values = list(row)
+                    for position, process in processors:
+                        values[position] = process(values[position])
+                    write(values)
+        except psycopg.Error as error:  # what an INSERT would raise: IntegrityError for a duplicate, ...
+            raise DBAPIError.instance(statement.as_string(driver), None, error, psycopg.Error) from error
 
     def invoice_keys(self, policy_id: str) -> dict[tuple[str, str, str], Invoice]:
         """(buyer, kind, number) -> invoice, for every entry of the policy (duplicate detection on import)."""
