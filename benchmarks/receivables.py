@@ -136,7 +136,7 @@ def _cents(value: int) -> str:
 
 
 def _letters(number: int) -> str:
-    """AA, AB, … AZ, BA, …: one lettering code per settled group of a customer account."""
+    """BA, BB, … BZ, CA, … (two letters at least): one lettering code per settled group of a customer account."""
     code = ""
     number += 26  # at least two letters
     while number:
@@ -676,7 +676,7 @@ def order_checks(url: str, prepared: Prepared, args: argparse.Namespace) -> list
     if args.order_checks_seconds <= 0:
         return []
     rng = random.Random(11)  # noqa: S311 - load generation, not security
-    # Mostly buyers with a limit (the ones an ERP checks), some without.
+    # Half the checks on buyers with a limit (the ones an ERP checks most), half on any buyer of the book.
     targets = prepared.limited + rng.sample(prepared.buyer_ids, min(len(prepared.buyer_ids), len(prepared.limited)))
     # ``--workers`` single-worker uvicorn processes, each on its own port, the clients spread over them: with
     # ``uvicorn --workers N`` the workers' shared socket is made without IPPROTO_TCP, so asyncio never sets
