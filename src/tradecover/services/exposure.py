@@ -183,9 +183,11 @@ def _buyer_exposure(
     decided = [d for d in history if d.effective_date <= on]
     first_decision = min((d.effective_date for d in decided), default=None)
     discretion_on = on if first_decision is None else min(on, first_decision)
-    behaviour = payment_behaviour(
-        settle(invoices, payments, on=discretion_on, reversed_ids=reversed_ids).values(), on=discretion_on
+    # The ledger as of the first decision; without one, the settlement just made is that ledger.
+    as_of_discretion = (
+        settlements if discretion_on == on else settle(invoices, payments, on=discretion_on, reversed_ids=reversed_ids)
     )
+    behaviour = payment_behaviour(as_of_discretion.values(), on=discretion_on)
     discretionary = discretionary_cover(
         discretionary_limit=book.terms.discretionary_limit or Money.zero(currency),
         buyer=view,

@@ -175,7 +175,6 @@ class BuyerMapper:
         self.cache: dict[tuple[Any, ...], str | None] = {}
         self.errors: dict[tuple[Any, ...], InvalidInput] = {}
         self.created = 0
-        self.would_create: set[tuple[Any, ...]] = set()
 
     def prefetch(self, refs: Iterable[BuyerRef]) -> None:
         """One query per 500 SIRENs instead of one per customer (large FEC files)."""
