@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
@@ -41,6 +42,9 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     alert_dispatch_seconds: int = Field(default=30, ge=0, description="0: the server does not deliver alerts")
     webhook_allow_private_networks: bool = True
+    # Claims: documents filed with a claim, and the indemnity above which a second claims handler approves.
+    max_document_bytes: int = Field(default=10 * 1_048_576, ge=1024)
+    indemnity_approval_amount: Decimal = Field(default=Decimal("100000"), ge=0)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

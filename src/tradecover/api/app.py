@@ -16,6 +16,7 @@ from tradecover.api.routes import (
     audit,
     auth,
     buyers,
+    claims,
     health,
     limits,
     organisations,
@@ -62,7 +63,20 @@ def create_app(
     )
     app.state.container = container
     install_handlers(app)
-    for module in (auth, organisations, api_keys, buyers, policies, limits, risk, receivables, alerts, audit, health):
+    for module in (
+        auth,
+        organisations,
+        api_keys,
+        buyers,
+        policies,
+        limits,
+        risk,
+        receivables,
+        alerts,
+        claims,
+        audit,
+        health,
+    ):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(web_router)
     # Outermost first: the size limit guards everything, idempotency sees bounded bodies.

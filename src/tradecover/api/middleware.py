@@ -265,7 +265,12 @@ def upload_aware_limit(container: Container) -> Callable[[str], int]:
     settings = container.settings
 
     def limit(path: str) -> int:
-        return settings.max_upload_bytes if path.endswith("/imports") else settings.max_request_bytes
+        if path.endswith("/imports"):
+            return settings.max_upload_bytes
+        if path.endswith("/documents"):
+            # The multipart envelope around the largest document the claims accept.
+            return settings.max_document_bytes + 64 * 1024
+        return settings.max_request_bytes
 
     return limit
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
 from tradecover.domain.buyers import LegalStatus
+from tradecover.domain.deadlines import (  # re-exported: it now lives with the other dates
+    insolvency_notification_deadline as insolvency_notification_deadline,
+)
 
 
 class LegalEventKind(StrEnum):
@@ -35,11 +38,6 @@ class LegalEvent:
     reference: str  # the announcement's id: the same announcement is recorded once
     resulting_status: LegalStatus | None
     recorded_at: datetime
-
-
-def insolvency_notification_deadline(publication_date: date, notification_days: int = 30) -> date:
-    """Last day to notify a buyer's invoices once its insolvency is published (DOMAIN.md §7)."""
-    return publication_date + timedelta(days=notification_days)
 
 
 @dataclass(frozen=True)

@@ -181,6 +181,9 @@ class Settlement:
     currency: str
     items: list[OpenItem]  # every invoice issued by then, open or settled, oldest first
     on_account_minor: int = 0  # cash and credit notes not matched to any invoice yet
+    # What settled each invoice, in the order it happened: (invoice id, gross minor units, source), the
+    # source being a payment's own (``api``, ``fec``, ``collection``…), CREDIT_NOTE_SOURCE or ON_ACCOUNT.
+    applications: list[tuple[str, int, str]] = field(default_factory=list)
 
     @property
     def open_items(self) -> list[OpenItem]:
@@ -197,6 +200,11 @@ class Settlement:
         return self.unpaid_gross_minor() - self.on_account_minor
 
 
+PAYMENT_SOURCE = "payment"
+CREDIT_NOTE_SOURCE = "credit_note"
+ON_ACCOUNT = "on_account"  # cash or credit received before the invoice, applied when it arrived
+
+
 def _oldest_key(invoice: Invoice) -> tuple[date, date, str, str]:
     return (invoice.issue_date, invoice.due_date, invoice.number, invoice.id)
 
@@ -209,6 +217,7 @@ class _Ledger:
     order: list[OpenItem] = field(default_factory=list)
     on_account: int = 0
     first_open: int = 0  # every item before this index is settled
+    applications: list[tuple[str, int, str]] = field(default_factory=list)  # (invoice id, gross used, source)
 
     def add(self, invoice: Invoice) -> None:
         item = OpenItem(invoice, invoice.amount_incl_vat.to_minor())
@@ -221,31 +230,33 @@ class _Ledger:
         else:
             self.order.append(item)
         if self.on_account:
-            self.on_account = self._apply(self.on_account, invoice.issue_date, ())
+            self.on_account = self._apply(self.on_account, invoice.issue_date, (), ON_ACCOUNT)
 
-    def _pay(self, item: OpenItem, amount: int, on: date) -> int:
+    def _pay(self, item: OpenItem, amount: int, on: date, source: str) -> int:
         used = min(amount, item.open_gross_minor)
+        if used:
+            self.applications.append((item.invoice.id, used, source))
         item.open_gross_minor -= used
         if item.open_gross_minor == 0 and used:
             item.settled_on = on
             item.late_settlement_days = max((on - item.invoice.due_date).days, 0)
         return amount - used
 
-    def _apply(self, amount: int, on: date, named: Sequence[str]) -> int:
+    def _apply(self, amount: int, on: date, named: Sequence[str], source: str) -> int:
         for number in named:
             target = self.by_number.get(number)
             if target is not None and amount:
-                amount = self._pay(target, amount, on)
+                amount = self._pay(target, amount, on, source)
         while amount and self.first_open < len(self.order):
             item = self.order[self.first_open]
             if item.open_gross_minor == 0:
                 self.first_open += 1
                 continue
-            amount = self._pay(item, amount, on)
+            amount = self._pay(item, amount, on, source)
         return amount
 
-    def receive(self, amount: int, on: date, named: Sequence[str]) -> None:
-        self.on_account += self._apply(amount, on, named)
+    def receive(self, amount: int, on: date, named: Sequence[str], source: str) -> None:
+        self.on_account += self._apply(amount, on, named, source)
 
 
 def settle(
@@ -277,15 +288,16 @@ def settle(
     for day, _rank, _id, entry in events:
         if isinstance(entry, Payment):
             ledger = ledgers.setdefault(entry.amount.currency, _Ledger(entry.amount.currency))
-            ledger.receive(entry.amount.to_minor(), day, entry.invoices)
+            ledger.receive(entry.amount.to_minor(), day, entry.invoices, entry.source or PAYMENT_SOURCE)
         elif entry.kind is EntryKind.INVOICE:
             ledgers.setdefault(entry.currency, _Ledger(entry.currency)).add(entry)
         else:
             ledger = ledgers.setdefault(entry.currency, _Ledger(entry.currency))
             named = (entry.invoice_reference,) if entry.invoice_reference else ()
-            ledger.receive(entry.amount_incl_vat.to_minor(), day, named)
+            ledger.receive(entry.amount_incl_vat.to_minor(), day, named, CREDIT_NOTE_SOURCE)
     return {
-        currency: Settlement(currency, list(ledger.order), ledger.on_account) for currency, ledger in ledgers.items()
+        currency: Settlement(currency, list(ledger.order), ledger.on_account, ledger.applications)
+        for currency, ledger in ledgers.items()
     }
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -546,6 +547,141 @@ class OverdueNotificationRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class OverdueNotificationLineRow(Base):
+    """One invoice of an overdue notification, accepted or refused with its reason (never edited)."""
+
+    __tablename__ = "overdue_notification_lines"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    notification_id: Mapped[str] = mapped_column(ForeignKey("overdue_notifications.id"), index=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("ledger_invoices.id"), index=True)
+    invoice_number: Mapped[str] = mapped_column(String(100))
+    verdict: Mapped[str] = mapped_column(String(20), doc="accepted | refused")
+    refusal_code: Mapped[str | None] = mapped_column(String(60))
+    detail: Mapped[str | None] = mapped_column(String(300))
+    due_date: Mapped[date] = mapped_column(Date, doc="after extensions of payment terms")
+    deadline: Mapped[date | None] = mapped_column(Date, doc="last day to notify it")
+    currency: Mapped[str] = mapped_column(String(3), doc="the invoice's")
+    unpaid_gross_minor: Mapped[int] = mapped_column(BigInteger, doc="unpaid including VAT on the notification date")
+    unpaid_net_minor: Mapped[int] = mapped_column(BigInteger, doc="unpaid excluding VAT on the notification date")
+
+
+class PaymentTermExtensionRow(Base):
+    """A later due date the insured granted the buyer on one invoice (prorogation)."""
+
+    __tablename__ = "payment_term_extensions"
+    __table_args__ = (Index("ix_payment_term_extensions_policy_buyer", "policy_id", "buyer_id"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"))
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("buyers.id"))
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("ledger_invoices.id"), index=True)
+    invoice_number: Mapped[str] = mapped_column(String(100))
+    original_due_date: Mapped[date] = mapped_column(Date)
+    new_due_date: Mapped[date] = mapped_column(Date)
+    granted_on: Mapped[date] = mapped_column(Date)
+    within_allowance: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    recorded_by: Mapped[str] = mapped_column(String(300))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ClaimRow(Base):
+    """A claim per buyer and policy; its settlements, documents and recoveries hang from it."""
+
+    __tablename__ = "claims"
+    __table_args__ = (Index("ix_claims_policy_buyer", "policy_id", "buyer_id"),)
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(40), unique=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"))
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("buyers.id"), index=True)
+    notification_id: Mapped[str] = mapped_column(ForeignKey("overdue_notifications.id"))
+    cause: Mapped[str] = mapped_column(String(30))
+    date_of_loss: Mapped[date] = mapped_column(Date)
+    opened_on: Mapped[date] = mapped_column(Date)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    opened_by: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(30), doc="the latest state; each move is an audit event")
+    currency: Mapped[str] = mapped_column(String(3))
+
+
+class ClaimDocumentRow(Base):
+    """A document filed with a claim, checked (type, size) and kept with its SHA-256."""
+
+    __tablename__ = "claim_documents"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    claim_id: Mapped[str] = mapped_column(ForeignKey("claims.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(60))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(300))
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ClaimSettlementRow(Base):
+    """One computation of a claim's indemnity with its statement; approved once, never recomputed in place."""
+
+    __tablename__ = "claim_settlements"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    claim_id: Mapped[str] = mapped_column(ForeignKey("claims.id"), index=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"), index=True)
+    status: Mapped[str] = mapped_column(String(30), doc="awaiting_approval | settled | refused | withdrawn")
+    computed_on: Mapped[date] = mapped_column(Date)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    computed_by: Mapped[str] = mapped_column(String(300))
+    cause: Mapped[str] = mapped_column(String(30))
+    date_of_loss: Mapped[date] = mapped_column(Date)
+    policy_year_start: Mapped[date] = mapped_column(Date, index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    loss_minor: Mapped[int] = mapped_column(BigInteger, doc="excluding VAT, policy currency")
+    covered_loss_minor: Mapped[int] = mapped_column(BigInteger)
+    indemnity_minor: Mapped[int] = mapped_column(BigInteger, doc="what the insurer pays, >= 0")
+    aggregate_deductible_minor: Mapped[int] = mapped_column(BigInteger, doc="annual aggregate deductible consumed")
+    statement: Mapped[str] = mapped_column(Text, doc="JSON: lines, invoices, payees")
+    approved_by: Mapped[str | None] = mapped_column(String(300))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ClaimRecoveryRow(Base):
+    """Cash recovered from the buyer after a claim was settled, and how it was shared."""
+
+    __tablename__ = "claim_recoveries"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    claim_id: Mapped[str] = mapped_column(ForeignKey("claims.id"), index=True)
+    received_on: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger, doc="cash recovered, as received")
+    insurer_share_minor: Mapped[int] = mapped_column(BigInteger, doc="recovery × indemnity ÷ loss, to the insurer")
+    insured_share_minor: Mapped[int] = mapped_column(BigInteger, doc="the rest, the insured's")
+    rule: Mapped[str] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(60))
+    reference: Mapped[str] = mapped_column(String(200))
+    recorded_by: Mapped[str] = mapped_column(String(300))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ClaimMovementRow(Base):
+    """Money moved by a claim, as paired entries of one transaction summing to zero.
+
+    ``amount_minor`` is signed from the account's point of view: an indemnity is -X on ``insurer`` and
+    +X on its payee (``insured:<organisation id>`` or ``factor:<name>``); the insurer's share of a
+    recovery is -Y on ``insured:<id>`` (who received the cash) and +Y on ``insurer``.
+    """
+
+    __tablename__ = "claim_movements"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(ID, index=True)
+    claim_id: Mapped[str] = mapped_column(ForeignKey("claims.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30), doc="indemnity | recovery_share")
+    account: Mapped[str] = mapped_column(String(300))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(ID, doc="the settlement or recovery it pays")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class LedgerImportRow(Base):
     """One import of a file, with its report."""
 
@@ -613,3 +749,157 @@ class AlertDeliveryRow(Base):
 
 
 metadata = Base.metadata
+
+
+# --- Collection (issue 6) ---------------------------------------------------------------------------------
+
+
+class CollectionCaseNumberRow(Base):
+    """The last case number given in a year (``COL-2026-000123``)."""
+
+    __tablename__ = "collection_case_numbers"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class CollectionCaseRow(Base):
+    """A collection case on a (policy, buyer): at most one is open at a time (the partial unique index)."""
+
+    __tablename__ = "collection_cases"
+    __table_args__ = (
+        Index(
+            "uq_collection_cases_open",
+            "policy_id",
+            "buyer_id",
+            unique=True,
+            sqlite_where=text("stage != 'closed'"),
+            postgresql_where=text("stage != 'closed'"),
+        ),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"), index=True)
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("buyers.id"), index=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True, doc="the insured")
+    currency: Mapped[str] = mapped_column(String(3), doc="of every debt, receipt and cost of the case")
+    stage: Mapped[str] = mapped_column(String(10), index=True, doc="amicable, judicial, closed")
+    opened_on: Mapped[date] = mapped_column(Date)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    opened_by: Mapped[str] = mapped_column(String(300))
+    commission_rate: Mapped[Decimal] = mapped_column(
+        ExactDecimal(), doc="fraction of what is recovered on non-guaranteed debts taken by the insurer"
+    )
+    closed_on: Mapped[date | None] = mapped_column(Date)
+    outcome: Mapped[str | None] = mapped_column(String(20), doc="paid, partly_paid, irrecoverable")
+    closure_reason: Mapped[str | None] = mapped_column(String(500))
+    closed_by: Mapped[str | None] = mapped_column(String(300))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class CollectionCaseDebtRow(Base):
+    """An invoice handed over to collection; added once, never edited (receipts are allocated apart)."""
+
+    __tablename__ = "collection_case_debts"
+    case_id: Mapped[str] = mapped_column(ForeignKey("collection_cases.id"), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("ledger_invoices.id"), primary_key=True, index=True)
+    number: Mapped[str] = mapped_column(String(100))
+    issue_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date] = mapped_column(Date)
+    amount_incl_vat_minor: Mapped[int] = mapped_column(BigInteger, doc="the invoice, including VAT, > 0")
+    unpaid_minor: Mapped[int] = mapped_column(
+        BigInteger, doc="what the buyer owed on it when handed over, including VAT, > 0; the insured's claim"
+    )
+    guaranteed: Mapped[bool] = mapped_column(Boolean, doc="covered and notified in time: collected free")
+    notification_id: Mapped[str | None] = mapped_column(String(36), doc="the overdue notification that handed it over")
+    added_on: Mapped[date] = mapped_column(Date)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CollectionLetterRow(Base):
+    """A letter sent on a case (the formal notice), kept as sent: proof of the collection attempt."""
+
+    __tablename__ = "collection_letters"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("collection_cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30), doc="formal_notice")
+    reference: Mapped[str] = mapped_column(String(40), unique=True, doc="the case reference and a sequence")
+    language: Mapped[str] = mapped_column(String(2))
+    letter_date: Mapped[date] = mapped_column(Date)
+    media_type: Mapped[str] = mapped_column(String(100))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CollectionActionRow(Base):
+    """Append-only: one dated step of a case, with its author."""
+
+    __tablename__ = "collection_actions"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("collection_cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    on: Mapped[date] = mapped_column(Date)
+    author: Mapped[str] = mapped_column(String(300))
+    note: Mapped[str | None] = mapped_column(String(2000))
+    letter_id: Mapped[str | None] = mapped_column(ForeignKey("collection_letters.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CollectionReceiptRow(Base):
+    """Cash the collector received from the buyer; also a ledger payment (``ledger_payment_id``)."""
+
+    __tablename__ = "collection_receipts"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("collection_cases.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger, doc="cash received from the buyer, including VAT, > 0")
+    received_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(200))
+    guaranteed_minor: Mapped[int] = mapped_column(BigInteger, doc="the part allocated to guaranteed debts, >= 0")
+    non_guaranteed_minor: Mapped[int] = mapped_column(
+        BigInteger, doc="the part allocated to non-guaranteed debts, >= 0; with the above, sums to amount_minor"
+    )
+    commission_rate: Mapped[Decimal] = mapped_column(ExactDecimal())
+    commission_minor: Mapped[int] = mapped_column(
+        BigInteger, doc="the insurer's commission on the non-guaranteed part, >= 0, owed by the insured"
+    )
+    ledger_payment_id: Mapped[str | None] = mapped_column(ForeignKey("ledger_payments.id"))
+    recorded_by: Mapped[str] = mapped_column(String(300))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CollectionAllocationRow(Base):
+    """The part of a receipt that settled one debt of the case."""
+
+    __tablename__ = "collection_allocations"
+    receipt_id: Mapped[str] = mapped_column(ForeignKey("collection_receipts.id"), primary_key=True)
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("ledger_invoices.id"), primary_key=True)
+    number: Mapped[str] = mapped_column(String(100))
+    amount_minor: Mapped[int] = mapped_column(BigInteger, doc="settles the debt, including VAT, > 0")
+    guaranteed: Mapped[bool] = mapped_column(Boolean)
+
+
+class CollectionCostRow(Base):
+    """A cost of collecting: court fees, bailiff, lawyer."""
+
+    __tablename__ = "collection_costs"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("collection_cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), doc="court_fee, bailiff, lawyer, other")
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger, doc="spent on collecting, > 0")
+    incurred_on: Mapped[date] = mapped_column(Date)
+    description: Mapped[str | None] = mapped_column(String(500))
+    recorded_by: Mapped[str] = mapped_column(String(300))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LatePaymentBaseRateRow(Base):
+    """An ECB base rate configured by staff; it extends the shipped table and wins on the same date."""
+
+    __tablename__ = "late_payment_base_rates"
+    effective_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    rate: Mapped[Decimal] = mapped_column(ExactDecimal(), doc="a fraction: 0.0215 for 2.15 %")
+    recorded_by: Mapped[str] = mapped_column(String(300))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())

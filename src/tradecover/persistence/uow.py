@@ -8,6 +8,8 @@ from typing import Self
 from sqlalchemy.orm import Session, sessionmaker
 
 from tradecover.persistence.alerts_repository import AlertRepository
+from tradecover.persistence.claims_repository import ClaimsRepository
+from tradecover.persistence.collection_repository import CollectionRepository
 from tradecover.persistence.grading_store import SqlGradingStore
 from tradecover.persistence.ledger_repository import LedgerRepository
 from tradecover.persistence.limits_repository import CreditLimitRepository
@@ -40,6 +42,7 @@ class SqlAlchemyUnitOfWork:
     limits: CreditLimitRepository
     ledger: LedgerRepository
     alerts: AlertRepository
+    collection: CollectionRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -68,6 +71,8 @@ class SqlAlchemyUnitOfWork:
         self.limits = CreditLimitRepository(session)
         self.ledger = LedgerRepository(session)
         self.alerts = AlertRepository(session)
+        self.collection = CollectionRepository(session)
+        self.claims = ClaimsRepository(session)
         return self
 
     def __exit__(

@@ -30,6 +30,9 @@ class Permission(StrEnum):
     GRADING_RUN = "grading.run"
     LIMIT_REQUEST = "limit.request"
     LIMIT_DECIDE = "limit.decide"
+    OVERDUE_NOTIFY = "overdue.notify"
+    CLAIM_FILE = "claim.file"
+    CLAIM_SETTLE = "claim.settle"
 
 
 _ALL_ROLES = frozenset(Role)
@@ -49,6 +52,13 @@ ROLE_PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.GRADING_RUN: frozenset({Role.ADMIN, Role.UNDERWRITER, Role.RISK_MANAGER}),
     Permission.LIMIT_REQUEST: frozenset({Role.ADMIN, Role.UNDERWRITER, Role.INSURED_USER, Role.BROKER_USER}),
     Permission.LIMIT_DECIDE: frozenset({Role.ADMIN, Role.UNDERWRITER}),
+    # The insured declares its overdues and files its claims (or its broker with an "act" mandate, or the
+    # insurer's staff on its behalf); only claims handlers settle.
+    Permission.OVERDUE_NOTIFY: frozenset(
+        {Role.ADMIN, Role.CLAIMS_HANDLER, Role.COLLECTOR, Role.INSURED_USER, Role.BROKER_USER}
+    ),
+    Permission.CLAIM_FILE: frozenset({Role.ADMIN, Role.CLAIMS_HANDLER, Role.INSURED_USER, Role.BROKER_USER}),
+    Permission.CLAIM_SETTLE: frozenset({Role.ADMIN, Role.CLAIMS_HANDLER}),
 }
 
 

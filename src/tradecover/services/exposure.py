@@ -11,6 +11,7 @@ from tradecover.domain.buyers import Buyer
 from tradecover.domain.credit_limits import (
     BuyerRiskView,
     LimitDecision,
+    LimitPeriod,
     PaymentExperience,
     amount_in_force,
     coverability,
@@ -40,6 +41,7 @@ from tradecover.domain.receivables import (
     Invoice,
     Payment,
     PaymentBehaviour,
+    Settlement,
     aged_balance,
     combine_aged,
     days_sales_outstanding,
@@ -180,12 +182,32 @@ def _buyer_exposure(
                     reason=reason,
                 )
             )
+    periods, in_force = cover_periods(book, buyer, invoices, payments, reversed_ids, history, on, settlements)
+    return buyer_exposure(buyer.id, lines, periods, in_force, currency)
+
+
+def cover_periods(
+    book: PolicyBook,
+    buyer: Buyer,
+    invoices: Sequence[Invoice],
+    payments: Sequence[Payment],
+    reversed_ids: frozenset[str],
+    history: Sequence[LimitDecision],
+    on: date,
+    settlements: dict[str, Settlement] | None = None,
+) -> tuple[list[LimitPeriod], Money]:
+    """The limit periods of the covered-exposure rule up to ``on`` (the discretionary cover first) and the
+    amount in force on ``on``."""
+    currency = book.policy.currency
+    view = identity_view(buyer)
     decided = [d for d in history if d.effective_date <= on]
     first_decision = min((d.effective_date for d in decided), default=None)
     discretion_on = on if first_decision is None else min(on, first_decision)
     # The ledger as of the first decision; without one, the settlement just made is that ledger.
     as_of_discretion = (
-        settlements if discretion_on == on else settle(invoices, payments, on=discretion_on, reversed_ids=reversed_ids)
+        settlements
+        if discretion_on == on and settlements is not None
+        else settle(invoices, payments, on=discretion_on, reversed_ids=reversed_ids)
     )
     behaviour = payment_behaviour(as_of_discretion.values(), on=discretion_on)
     discretionary = discretionary_cover(
@@ -199,7 +221,7 @@ def _buyer_exposure(
     )
     periods = periods_with_discretionary(limit_periods(decided, currency, until=on), discretionary)
     in_force = amount_in_force(decided, on, currency) if decided else discretionary
-    return buyer_exposure(buyer.id, lines, periods, in_force, currency)
+    return periods, in_force
 
 
 @dataclass(frozen=True)

@@ -311,6 +311,7 @@ def record_payment(
     received_on: date,
     reference: str | None = None,
     invoices: Sequence[str] = (),
+    source: str = "api",
 ) -> Recorded:
     policy = policy_to_act_on(uow, actor, policy_id)
     buyer = buyer_of_policy(uow, actor, policy, buyer_id)
@@ -321,7 +322,7 @@ def record_payment(
         received_on=received_on,
         reference=reference,
         invoices=invoices,
-        source="api",
+        source=source,
         by=actor.audit_label(policy.policyholder_id),
         clock=clock,
     )

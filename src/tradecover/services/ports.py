@@ -21,6 +21,8 @@ from tradecover.domain.money import Money
 from tradecover.domain.monitoring import Alert, GradeRecord, InsolvencyClock, LegalEvent
 from tradecover.domain.parties import ApiKey, Mandate, Organisation, OrganisationKind, User
 from tradecover.domain.policies import Policy, TermsVersion
+from tradecover.services.claims_ports import ClaimsStore
+from tradecover.services.collection_ports import CollectionStore
 from tradecover.services.grading_ports import GradingStore
 from tradecover.services.ledger_ports import AlertStore, LedgerStore
 
@@ -215,6 +217,10 @@ class UnitOfWork(Protocol):
     def ledger(self) -> LedgerStore: ...
     @property
     def alerts(self) -> AlertStore: ...
+    @property
+    def collection(self) -> CollectionStore: ...
+    @property
+    def claims(self) -> ClaimsStore: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

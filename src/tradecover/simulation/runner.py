@@ -34,6 +34,7 @@ from typing import Any
 
 from tradecover.bootstrap import Container, build
 from tradecover.config import Environment, Settings
+from tradecover.domain.claims import ClaimStatus
 from tradecover.domain.credit_limits import (
     LimitRequest,
     RequestState,
@@ -52,15 +53,19 @@ from tradecover.persistence.migrate import upgrade
 from tradecover.services import (
     accounts,
     buyers,
+    claims,
+    collection,
     credit_limits,
     exposure,
     financials,
     grading,
     ledger,
     monitoring,
+    overdues,
     policies,
 )
 from tradecover.services.authorization import Actor, system_actor
+from tradecover.services.ports import Page
 from tradecover.services.recording import new_id
 from tradecover.simulation.scenario import (
     BuyerSpec,
@@ -86,7 +91,8 @@ GRADE_MODEL_VERSION = "scenario"
 FOUR_EYES_REASON = "four_eyes_second_approval"
 NOT_BUILT_CODE = "simulation.not_supported_yet"
 LEDGER_KINDS = frozenset({"invoice", "payment", "credit_note", "dispute", "resolve_dispute", "order_check"})
-FINAL_NOTE = "claims and premium are filled in by the issues that build claims and premium; until then they stay empty"
+CLAIM_KINDS = frozenset({"notify_overdue", "claim", "settle_claim", "recovery"})
+FINAL_NOTE = "premium is filled in by the issue that builds premium; until then it stays empty"
 
 _NATURES = {
     ProcedureKind.SAFEGUARD: "Jugement d'ouverture d'une procédure de sauvegarde",
@@ -131,6 +137,14 @@ def run_scenario(scenario: Scenario) -> SimulationResult:
         container.dispose()
 
 
+# A one-page PDF standing for the scanned documents a claim is filed with: the simulator files the same
+# checked upload a user would.
+_SCENARIO_DOCUMENT = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+)
+
+
 @dataclass
 class _World:
     container: Container
@@ -138,6 +152,8 @@ class _World:
     scenario: Scenario
     system: Actor | None = None
     underwriters: list[Actor] = field(default_factory=list)
+    claims_handlers: list[Actor] = field(default_factory=list)
+    collector: Actor | None = None
     insured: dict[str, Actor] = field(default_factory=dict)  # policy key → the insured's user
     policy_ids: dict[str, str] = field(default_factory=dict)
     buyer_ids: dict[str, str] = field(default_factory=dict)
@@ -176,6 +192,13 @@ class _World:
                     insurer.id, f"underwriter.{n}@insurer.simulation.invalid", f"Underwriter {n}", Role.UNDERWRITER
                 )
             )
+        for n in (1, 2):
+            self.claims_handlers.append(
+                self._user(
+                    insurer.id, f"claims.{n}@insurer.simulation.invalid", f"Claims handler {n}", Role.CLAIMS_HANDLER
+                )
+            )
+        self.collector = self._user(insurer.id, "collector@insurer.simulation.invalid", "Collector", Role.COLLECTOR)
         holders: dict[str, Actor] = {}
         for number, policy in enumerate(self.scenario.policies, start=1):
             self._issue(policy, number, holders)
@@ -319,6 +342,8 @@ class _World:
         action = event.action
         if isinstance(action, NotBuiltYet) and event.kind in LEDGER_KINDS:
             return self._ledger(event, action)
+        if isinstance(action, NotBuiltYet) and event.kind in CLAIM_KINDS:
+            return self._claims(event, action)
         if isinstance(action, NotBuiltYet):
             return {
                 "status": "error",
@@ -435,6 +460,161 @@ class _World:
             uow.commit()
         return outcome
 
+    def _claims(self, event: Event, action: NotBuiltYet) -> dict[str, Any]:
+        """Overdue notifications, claims, settlements and recoveries, each by whom it falls to in reality."""
+        assert event.policy is not None
+        assert action.buyer is not None
+        policy_id = self.policy_ids[event.policy]
+        buyer_id = self.buyer_ids[action.buyer]
+        insured = self.insured[event.policy]
+        f = action.fields
+        if event.kind == "notify_overdue":
+            with self.container.uow() as uow:
+                result = overdues.declare_overdue(
+                    uow, self.clock, insured, policy_id=policy_id, buyer_id=buyer_id, invoices=f.get("invoices")
+                )
+                uow.commit()
+            return {
+                "status": result.status.value,
+                "invoices": [
+                    {
+                        "number": j.invoice.number,
+                        "status": j.verdict.value,
+                        "code": None if j.refusal is None else j.refusal.value,
+                        **({"deadline": j.deadline.isoformat()} if j.deadline is not None else {}),
+                    }
+                    for j in result.judged
+                ],
+            }
+        if event.kind == "claim":
+            return self._file_claim(policy_id, buyer_id, insured, list(f.get("documents", [])))
+        if event.kind == "settle_claim":
+            return self._settle(policy_id, buyer_id)
+        return self._recovery(event, policy_id, buyer_id, Money.of(f["amount"], self.currency))
+
+    def _file_claim(self, policy_id: str, buyer_id: str, insured: Actor, documents: list[str]) -> dict[str, Any]:
+        with self.container.uow() as uow:
+            existing = claims.claim_of_buyer(uow, policy_id, buyer_id)
+        if existing is None or existing.status is ClaimStatus.REFUSED:
+            with self.container.uow() as uow:
+                existing = claims.file_claim(uow, self.clock, insured, policy_id=policy_id, buyer_id=buyer_id)
+                uow.commit()
+        for kind in documents:
+            with self.container.uow() as uow:
+                claims.add_document(
+                    uow,
+                    self.clock,
+                    insured,
+                    existing.id,
+                    kind=kind,
+                    filename=f"{kind}.pdf",
+                    content_type="application/pdf",
+                    content=_SCENARIO_DOCUMENT,
+                )
+                uow.commit()
+        with self.container.uow() as uow:
+            view = claims.get_claim(uow, insured, existing.id)
+        outcome: dict[str, Any] = {
+            "status": "pending" if view.missing else "complete",
+            "claim_reference": view.claim.reference,
+            "cause": view.claim.cause.value,
+            "date_of_loss": view.claim.date_of_loss.isoformat(),
+        }
+        if view.missing:
+            outcome["missing_documents"] = [m.value for m in view.missing]
+        return outcome
+
+    def _settle(self, policy_id: str, buyer_id: str) -> dict[str, Any]:
+        with self.container.uow() as uow:
+            claim = claims.claim_of_buyer(uow, policy_id, buyer_id)
+        if claim is None:
+            raise RuleBroken("no claim was filed on this buyer under this policy", code="claim.not_filed")
+        threshold = self.container.settings.indemnity_approval_amount
+        with self.container.uow() as uow:
+            outcome = claims.settle_claim(
+                uow, self.clock, self.claims_handlers[0], claim.id, approval_threshold=threshold
+            )
+            uow.commit()
+        approvals = 1
+        if outcome.status == "awaiting_approval":
+            with self.container.uow() as uow:
+                outcome = claims.approve_settlement(
+                    uow, self.clock, self.claims_handlers[1], claim.id, approve=True, reason="scenario second approval"
+                )
+                uow.commit()
+            approvals = 2
+        result: dict[str, Any] = {"status": outcome.status}
+        if outcome.code is not None:
+            result["code"] = outcome.code
+        if outcome.missing:
+            result["missing_documents"] = [m.value for m in outcome.missing]
+        c = outcome.computation
+        if c is not None:
+            i = c.indemnity
+            result.update(
+                {
+                    "loss_amount": i.loss.quantize_str(),
+                    "covered_loss_amount": i.covered_loss.quantize_str(),
+                    "indemnity_amount": i.indemnity.quantize_str()
+                    if outcome.status == "settled"
+                    else Money.zero(self.currency).quantize_str(),
+                    "date_of_loss": c.event.date_of_loss.isoformat(),
+                    "cause": c.event.cause.value,
+                    "lines": [
+                        {
+                            "code": line.code,
+                            "label": line.label,
+                            "amount": None if line.amount is None else line.amount.quantize_str(),
+                            "rule": line.rule,
+                        }
+                        for line in i.lines
+                    ],
+                    "payees": [{"name": p.name, "role": p.role, "amount": p.amount.quantize_str()} for p in i.payees],
+                }
+            )
+            if outcome.status == "settled":
+                result["approvals"] = approvals
+        return result
+
+    def _recovery(self, event: Event, policy_id: str, buyer_id: str, amount: Money) -> dict[str, Any]:
+        assert self.collector is not None
+        with self.container.uow() as uow:
+            cases, _ = collection.list_cases(
+                uow, self.collector, page=Page(limit=1), policy_id=policy_id, buyer_id=buyer_id
+            )
+        if not cases:
+            raise RuleBroken(
+                "no collection case on this buyer: recoveries follow an overdue notification",
+                code="recovery.no_collection_case",
+            )
+        with self.container.uow() as uow:
+            receipt = collection.receive_payment(
+                uow, self.clock, self.collector, case_id=cases[0].id, amount=amount, received_on=event.date,
+                reference=f"event-{event.index}",
+            )  # fmt: skip
+            uow.commit()
+        with self.container.uow() as uow:
+            claim = claims.claim_of_buyer(uow, policy_id, buyer_id)
+            shared = (
+                None
+                if claim is None
+                else next((r for r in uow.claims.recoveries_of(claim.id) if r.reference == receipt.id), None)
+            )
+        if shared is None:
+            return {
+                "status": "done",
+                "insurer_share_amount": Money.zero(self.currency).quantize_str(),
+                "insured_share_amount": amount.quantize_str(),
+                "note": "before settlement: the recovery reduces the loss",
+                "commission_amount": receipt.commission_amount.quantize_str(),
+            }
+        return {
+            "status": "done",
+            "insurer_share_amount": shared.insurer_share.quantize_str(),
+            "insured_share_amount": shared.insured_share.quantize_str(),
+            "commission_amount": receipt.commission_amount.quantize_str(),
+        }
+
     def _request(self, policy_key: str, policy_id: str, buyer_id: str, action: RequestLimit) -> dict[str, Any]:
         with self.container.uow() as uow:
             result = credit_limits.request_limit(
@@ -538,6 +718,35 @@ class _World:
 
     # ------------------------------------------------------------------ final state
 
+    def _final_claims(self) -> list[dict[str, Any]]:
+        keys = {v: k for k, v in self.buyer_ids.items()}
+        policies = {v: k for k, v in self.policy_ids.items()}
+        out: list[dict[str, Any]] = []
+        with self.container.uow() as uow:
+            for policy_key, policy_id in self.policy_ids.items():
+                for buyer_key, buyer_id in self.buyer_ids.items():
+                    for claim in uow.claims.claims_of(policy_id, buyer_id):
+                        settled = [s for s in uow.claims.settlements_of(claim.id) if s.status.value == "settled"]
+                        recoveries = uow.claims.recoveries_of(claim.id)
+                        zero = Money.zero(self.currency)
+                        entry: dict[str, Any] = {
+                            "reference": claim.reference,
+                            "buyer": keys.get(claim.buyer_id, buyer_key),
+                            "status": claim.status.value,
+                            "cause": claim.cause.value,
+                            "date_of_loss": claim.date_of_loss.isoformat(),
+                            "indemnity_amount": (settled[-1].indemnity if settled else zero).quantize_str(),
+                            "recovered_amount": sum((r.amount for r in recoveries), zero).quantize_str(),
+                            "insurer_recovered_amount": sum((r.insurer_share for r in recoveries), zero).quantize_str(),
+                        }
+                        if settled:
+                            entry["loss_amount"] = settled[-1].loss.quantize_str()
+                            entry["covered_loss_amount"] = settled[-1].covered_loss.quantize_str()
+                        if self.scenario.uses_policies:
+                            entry["policy"] = policies.get(claim.policy_id, policy_key)
+                        out.append(entry)
+        return out
+
     def final(self) -> dict[str, Any]:
         today = self.clock.today()
         by_policy: dict[str, dict[str, Any]] = {}
@@ -584,7 +793,7 @@ class _World:
             "as_of": today.isoformat(),
             "limits": by_policy if self.scenario.uses_policies else by_policy[self.scenario.policies[0].key],
             "exposure": exposures if self.scenario.uses_policies else exposures[self.scenario.policies[0].key],
-            "claims": [],
+            "claims": self._final_claims(),
             "premium": None,
             "note": FINAL_NOTE,
         }

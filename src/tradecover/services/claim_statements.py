@@ -1,0 +1,140 @@
+"""The settlement statement (décompte) and the recovery statements of a claim, as PDF."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from tradecover.documents.pdf_layout import Party
+from tradecover.documents.recovery_statement import RecoveryStatementView, render_recovery_statement
+from tradecover.documents.settlement_statement import (
+    Payee,
+    SettlementStatementView,
+    StatementInvoice,
+    StatementLine,
+    render_settlement_statement,
+)
+from tradecover.domain.buyers import Buyer
+from tradecover.domain.claims import Claim, SettlementStatus
+from tradecover.domain.errors import NotFound
+from tradecover.domain.identifiers import IdentifierKind
+from tradecover.domain.money import Money
+from tradecover.domain.periods import Clock
+from tradecover.domain.policies import Policy
+from tradecover.services.authorization import Actor
+from tradecover.services.claims import claim_and_policy, compute, statement_json
+from tradecover.services.overdues import policy_today
+from tradecover.services.ports import UnitOfWork
+
+Language = Literal["fr", "en"]
+
+
+def _parties(uow: UnitOfWork, claim: Claim, policy: Policy) -> tuple[Party, Party]:
+    holder = uow.organisations.get(policy.policyholder_id)
+    buyer: Buyer | None = uow.buyers.get(claim.buyer_id)
+    insured = Party(
+        name=holder.name if holder else policy.policyholder_id,
+        address_lines=(holder.country,) if holder else (),
+        identifier=None if holder is None or holder.siren is None else f"SIREN {holder.siren}",
+    )
+    if buyer is None:
+        return insured, Party(claim.buyer_id)
+    siren = buyer.identifier(IdentifierKind.SIREN)
+    lines = tuple(x for x in (buyer.city, buyer.country) if x)
+    return insured, Party(buyer.legal_name, lines, None if siren is None else f"SIREN {siren}")
+
+
+def _money(value: Any, currency: str) -> Money:
+    return Money.of(str(value), currency)
+
+
+def settlement_statement_pdf(
+    uow: UnitOfWork, clock: Clock, actor: Actor, claim_id: str, *, language: Language
+) -> tuple[bytes, str]:
+    """The latest settlement's statement as it was computed; before any, a preview as of today."""
+    claim, policy = claim_and_policy(uow, actor, claim_id)
+    settlements = uow.claims.settlements_of(claim.id)
+    approvals: tuple[str, ...] = ()
+    if settlements:
+        latest = settlements[-1]
+        data: dict[str, Any] = dict(latest.statement)
+        status = latest.status.value
+        if latest.status is SettlementStatus.SETTLED and latest.approved_by:
+            approvals = (latest.computed_by, latest.approved_by)
+        statement_date = latest.computed_on
+    else:
+        on = policy_today(uow, clock, policy)
+        data = statement_json(compute(uow, claim, policy, on), "pending")
+        status = "pending"
+        statement_date = on
+    cur = str(data["currency"])
+    insured, buyer = _parties(uow, claim, policy)
+    view = SettlementStatementView(
+        claim_reference=claim.reference,
+        policy_number=policy.number,
+        statement_date=statement_date,
+        insured=insured,
+        buyer=buyer,
+        cause=str(data["cause"]),
+        date_of_loss=_date(data["date_of_loss"]),
+        currency=cur,
+        invoices=tuple(
+            StatementInvoice(
+                number=i["number"],
+                issue_date=_date(i["issue_date"]),
+                due_date=_date(i["due_date"]),
+                amount_excl_vat=_money(i["amount_excl_vat"], cur),
+                unpaid_excl_vat=_money(i["unpaid_excl_vat"], cur),
+                note=None if not i.get("factor") else f"factor: {i['factor']}",
+            )
+            for i in data["invoices"]
+        ),
+        lines=tuple(
+            StatementLine(
+                code=line["code"],
+                label=line["label"],
+                rule=line["rule"],
+                amount=None if line["amount"] is None else _money(line["amount"], cur),
+                emphasis=line["code"] in ("loss", "covered_loss", "indemnity"),
+            )
+            for line in data["lines"]
+        ),
+        indemnity=_money(data["indemnity_amount"], cur),
+        payees=tuple(Payee(p["name"], p["role"], _money(p["amount"], cur)) for p in data["payees"]),
+        status=status,
+        approvals=approvals,
+    )
+    return render_settlement_statement(view, language), f"{claim.reference}-statement-{language}.pdf"
+
+
+def recovery_statement_pdf(
+    uow: UnitOfWork, actor: Actor, claim_id: str, recovery_id: str, *, language: Language
+) -> tuple[bytes, str]:
+    claim, policy = claim_and_policy(uow, actor, claim_id)
+    recovery = next((r for r in uow.claims.recoveries_of(claim.id) if r.id == recovery_id), None)
+    settled = [s for s in uow.claims.settlements_of(claim.id) if s.status is SettlementStatus.SETTLED]
+    if recovery is None or not settled:
+        raise NotFound(f"recovery {recovery_id} not found", code="recovery.not_found", context={"id": recovery_id})
+    settlement = settled[-1]
+    insured, buyer = _parties(uow, claim, policy)
+    view = RecoveryStatementView(
+        claim_reference=claim.reference,
+        policy_number=policy.number,
+        statement_date=recovery.received_on,
+        insured=insured,
+        buyer=buyer,
+        recovery_date=recovery.received_on,
+        recovery=recovery.amount,
+        loss=settlement.loss,
+        indemnity=settlement.indemnity,
+        insurer_share=recovery.insurer_share,
+        insured_share=recovery.insured_share,
+        rule=recovery.rule,
+    )
+    return render_recovery_statement(
+        view, language
+    ), f"{claim.reference}-recovery-{recovery.received_on}-{language}.pdf"
+
+
+def _date(value: Any) -> date:
+    return date.fromisoformat(str(value))
