@@ -7,6 +7,7 @@ read-only.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -15,10 +16,11 @@ from decimal import Decimal
 from fastapi.testclient import TestClient
 
 from tradecover.bootstrap import Container
+from tradecover.domain.collection import CaseDebt
 from tradecover.domain.money import Money
 from tradecover.domain.monitoring import Alert, AlertKind, GradeRecord
 from tradecover.domain.parties import STAFF_ROLES, MandateScope, OrganisationKind, Role
-from tradecover.services import accounts, alerts, buyers, credit_limits, ledger, policies
+from tradecover.services import accounts, alerts, buyers, collection, credit_limits, ledger, policies
 from tradecover.services.authorization import system_actor
 
 PASSWORD = "correct horse battery"
@@ -274,3 +276,289 @@ def login(client: TestClient, email: str, password: str = PASSWORD) -> dict[str,
     response = client.post("/api/v1/auth/token", data={"username": email, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+# --------------------------------------------------------------------------------------------- claims
+
+
+@dataclass(frozen=True)
+class ClaimSide:
+    """One insured's overdue notification and claims in the world."""
+
+    notification_id: str
+    claim_id: str  # pending, documents missing: settling it answers "pending" and writes nothing
+    document_claim_id: str  # documents are filed on this one
+    document_id: str
+    settled_claim_id: str  # settled, with one recovery shared
+    recovery_id: str
+
+
+CLAIMS_WORLD: dict[int, dict[str, ClaimSide]] = {}  # id(world) -> side -> its claims
+WORLD_CONTAINERS: dict[int, Container] = {}  # id(world) -> the container it lives in
+
+
+def claims_of(world: World, side: str) -> ClaimSide:
+    return CLAIMS_WORLD[id(world)][side]
+
+
+def overdue_invoice(container: Container, world: World, side: str) -> tuple[str, str, str]:
+    """A new invoice of the side's ledger, overdue today (due 2026-02-05): (policy, buyer, number)."""
+    policy_id, buyer_id = (world.policy_a, world.buyer_a) if side == "a" else (world.policy_b, world.buyer_b)
+    admin = system_actor(world.insurer_id)
+    number = f"OD-{side.upper()}-{uuid.uuid4().hex[:8]}"
+    with container.uow() as uow:
+        ledger.record_invoice(
+            uow,
+            container.clock,
+            admin,
+            policy_id=policy_id,
+            buyer_id=buyer_id,
+            number=number,
+            issue_date=date(2026, 1, 5),
+            delivery_date=None,
+            due_date=date(2026, 2, 5),
+            amount_excl_vat=Money.of("1000.00", "EUR"),
+            vat_amount=Money.of("200.00", "EUR"),
+        )
+        uow.commit()
+    return policy_id, buyer_id, number
+
+
+def direct_claim(container: Container, world: World, side: str, notification_id: str, status: str) -> str:
+    """A claim written straight to the store (the waiting period cannot run in a world frozen on one day)."""
+    from tradecover.domain.claims import Claim, ClaimCause, ClaimStatus
+
+    policy_id, buyer_id = (world.policy_a, world.buyer_a) if side == "a" else (world.policy_b, world.buyer_b)
+    claim_id = str(uuid.uuid4())
+    with container.uow() as uow:
+        uow.claims.add_claim(
+            Claim(
+                id=claim_id,
+                reference=f"CLM-W-{uuid.uuid4().hex[:10]}",
+                policy_id=policy_id,
+                buyer_id=buyer_id,
+                notification_id=notification_id,
+                cause=ClaimCause.PROTRACTED_DEFAULT,
+                date_of_loss=date(2026, 3, 1),
+                opened_on=date(2026, 3, 15),
+                opened_at=container.clock.now(),
+                opened_by="world",
+                status=ClaimStatus(status),
+            )
+        )
+        uow.commit()
+    return claim_id
+
+
+def awaiting_settlement(container: Container, claim_id: str) -> None:
+    """Put an indemnity computed by someone else on the claim, awaiting a second claims handler."""
+    from tradecover.domain.claims import ClaimSettlement, ClaimStatus, SettlementStatus
+
+    with container.uow() as uow:
+        claim = uow.claims.get_claim(claim_id)
+        assert claim is not None
+        zero = Money.zero("EUR")
+        uow.claims.add_settlement(
+            ClaimSettlement(
+                id=str(uuid.uuid4()),
+                claim_id=claim_id,
+                policy_id=claim.policy_id,
+                status=SettlementStatus.AWAITING_APPROVAL,
+                computed_on=date(2026, 3, 15),
+                computed_at=container.clock.now(),
+                computed_by="user:another-claims-handler",
+                cause=claim.cause,
+                date_of_loss=claim.date_of_loss,
+                policy_year_start=date(2026, 1, 1),
+                loss=Money.of("150000", "EUR"),
+                covered_loss=Money.of("150000", "EUR"),
+                indemnity=Money.of("135000", "EUR"),
+                aggregate_deductible=zero,
+                statement={"lines": []},
+            )
+        )
+        uow.claims.set_claim_status(claim_id, ClaimStatus.AWAITING_APPROVAL)
+        uow.commit()
+
+
+def add_claims(container: Container, world: World) -> World:
+    """Each insured's overdue notification, a pending claim, a claim with a document, a settled claim."""
+    from tradecover.domain.claims import ClaimDocument, ClaimRecovery, ClaimSettlement, DocumentKind, SettlementStatus
+    from tradecover.services import overdues
+
+    admin = system_actor(world.insurer_id)
+    sides: dict[str, ClaimSide] = {}
+    for side in ("a", "b"):
+        policy_id, buyer_id, number = overdue_invoice(container, world, side)
+        with container.uow() as uow:
+            result = overdues.declare_overdue(
+                uow, container.clock, admin, policy_id=policy_id, buyer_id=buyer_id, invoices=[number]
+            )
+            uow.commit()
+        notification_id = result.notification.id
+        pending = direct_claim(container, world, side, notification_id, "pending")
+        with_document = direct_claim(container, world, side, notification_id, "pending")
+        settled = direct_claim(container, world, side, notification_id, "settled")
+        document_id = str(uuid.uuid4())
+        recovery_id = str(uuid.uuid4())
+        now = container.clock.now()
+        eur = Money.zero("EUR")
+        with container.uow() as uow:
+            uow.claims.add_document(
+                ClaimDocument(
+                    document_id, with_document, DocumentKind.UNPAID_INVOICES, "unpaid.pdf", "application/pdf",
+                    9, "0" * 64, "world", now,
+                ),
+                b"%PDF-1.4\n",
+            )  # fmt: skip
+            uow.claims.add_settlement(
+                ClaimSettlement(
+                    str(uuid.uuid4()), settled, policy_id, SettlementStatus.SETTLED, date(2026, 3, 15), now, "world",
+                    uow.claims.get_claim(settled).cause,  # type: ignore[union-attr]
+                    date(2026, 3, 1), date(2026, 1, 1), Money.of("1000", "EUR"), Money.of("1000", "EUR"),
+                    Money.of("900", "EUR"), eur, {"lines": []},
+                )
+            )  # fmt: skip
+            uow.claims.add_recovery(
+                ClaimRecovery(
+                    recovery_id, settled, date(2026, 3, 15), Money.of("100", "EUR"), Money.of("90", "EUR"),
+                    Money.of("10", "EUR"), "world", "collection", "world", "world", now,
+                )
+            )  # fmt: skip
+            uow.commit()
+        sides[side] = ClaimSide(notification_id, pending, with_document, document_id, settled, recovery_id)
+    CLAIMS_WORLD[id(world)] = sides
+    WORLD_CONTAINERS[id(world)] = container
+    return world
+
+
+def claimable_buyer(container: Container, world: World, side: str) -> tuple[str, str]:
+    """A new buyer of the side, with an accepted overdue notification and an insolvency judgment: a claim
+    can be filed on it today. (policy, buyer)"""
+    from tradecover.domain.identifiers import generate_siren
+    from tradecover.domain.monitoring import LegalEvent, LegalEventKind
+    from tradecover.services import overdues
+
+    policy_id, holder = (world.policy_a, world.insured_a) if side == "a" else (world.policy_b, world.insured_b)
+    admin = system_actor(world.insurer_id)
+    clock = container.clock
+    siren = generate_siren(60_000_000 + uuid.uuid4().int % 30_000_000)
+    with container.uow() as uow:
+        buyer, _ = buyers.add_buyer(
+            uow, clock, admin, identifiers=[("siren", siren)], legal_name=f"Claimable {siren}", country="FR",
+            organisation_id=holder,
+        )  # fmt: skip
+    number = f"CL-{siren}"
+    with container.uow() as uow:
+        ledger.record_invoice(
+            uow, clock, admin, policy_id=policy_id, buyer_id=buyer.id, number=number, issue_date=date(2026, 1, 5),
+            delivery_date=None, due_date=date(2026, 2, 5), amount_excl_vat=Money.of("1000.00", "EUR"),
+            vat_amount=Money.of("200.00", "EUR"),
+        )  # fmt: skip
+        uow.commit()
+    with container.uow() as uow:
+        overdues.declare_overdue(uow, clock, admin, policy_id=policy_id, buyer_id=buyer.id, invoices=[number])
+        uow.monitoring.add_legal_event(
+            LegalEvent(
+                str(uuid.uuid4()), buyer.id, LegalEventKind.RECEIVERSHIP, "Jugement d'ouverture", date(2026, 3, 2),
+                date(2026, 3, 10), "world", f"world-{siren}", None, clock.now(),
+            )
+        )  # fmt: skip
+        uow.commit()
+    return policy_id, buyer.id
+
+
+# --------------------------------------------------------------------------------------------- collection
+
+
+@dataclass(frozen=True)
+class CollectionSide:
+    """One insured's collection case in the world, on a buyer of its own (no other test's ledger moves)."""
+
+    case_id: str
+    reference: str
+    invoice_numbers: tuple[str, ...]  # the first guaranteed, the second not
+    letter_id: str  # a formal notice sent on the case
+    closable_buyer: str  # another buyer, with an overdue invoice: see reopened_case()
+
+
+COLLECTION_WORLD: dict[int, dict[str, CollectionSide]] = {}  # id(world) -> side -> its case
+_collection_sirens = itertools.count(95_000_000)
+
+
+def collection_of(world: World, side: str) -> CollectionSide:
+    return COLLECTION_WORLD[id(world)][side]
+
+
+def collected_buyer(container: Container, world: World, side: str, *numbers: str) -> tuple[str, list[CaseDebt]]:
+    """A new buyer in the side's book with an invoice of 1,200 EUR (incl. VAT) per number, overdue today."""
+    from tradecover.domain.identifiers import generate_siren
+
+    holder, policy_id = (world.insured_a, world.policy_a) if side == "a" else (world.insured_b, world.policy_b)
+    admin = system_actor(world.insurer_id)
+    clock = container.clock
+    siren = generate_siren(next(_collection_sirens))
+    with container.uow() as uow:
+        buyer, _ = buyers.add_buyer(
+            uow, clock, admin, identifiers=[("siren", siren)], legal_name=f"Collected {siren}", country="FR",
+            organisation_id=holder, city="Lyon",
+        )  # fmt: skip
+    debts: list[CaseDebt] = []
+    with container.uow() as uow:
+        for index, number in enumerate(numbers):
+            invoice = ledger.record_invoice(
+                uow, clock, admin, policy_id=policy_id, buyer_id=buyer.id, number=number,
+                issue_date=date(2026, 1, 5), delivery_date=None, due_date=date(2026, 2, 5),
+                amount_excl_vat=Money.of("1000.00", "EUR"), vat_amount=Money.of("200.00", "EUR"),
+            ).entry  # fmt: skip
+            debts.append(
+                CaseDebt(
+                    invoice.id, number, date(2026, 1, 5), date(2026, 2, 5), Money.of("1200.00", "EUR"),
+                    Money.of("1200.00", "EUR"), guaranteed=index == 0,
+                )
+            )  # fmt: skip
+        uow.commit()
+    return buyer.id, debts
+
+
+def _open(container: Container, world: World, side: str, buyer_id: str, debts: list[CaseDebt]) -> str:
+    policy_id = world.policy_a if side == "a" else world.policy_b
+    with container.uow() as uow:
+        case = collection.open_case(
+            uow, container.clock, system_actor(world.insurer_id), policy_id=policy_id, buyer_id=buyer_id,
+            notification_id=str(uuid.uuid4()), opened_on=container.clock.today(), debts=debts,
+        )  # fmt: skip
+        uow.commit()
+    return case.id
+
+
+def reopened_case(container: Container, world: World, side: str) -> str:
+    """An open case on the side's closable buyer: the open one, or a new one once the last was closed."""
+    buyer_id = collection_of(world, side).closable_buyer
+    with container.uow() as uow:
+        [invoice] = uow.ledger.entries(world.policy_a if side == "a" else world.policy_b, [buyer_id])[0][buyer_id]
+    debt = CaseDebt(
+        invoice.id, invoice.number, invoice.issue_date, invoice.due_date, invoice.amount_incl_vat,
+        invoice.amount_incl_vat, guaranteed=False,
+    )  # fmt: skip
+    return _open(container, world, side, buyer_id, [debt])
+
+
+def add_collection(container: Container, world: World) -> World:
+    """Each insured's collection case (two debts, a formal notice sent) and a buyer whose case may be closed."""
+    sides: dict[str, CollectionSide] = {}
+    COLLECTION_WORLD[id(world)] = sides
+    for side in ("a", "b"):
+        numbers = (f"COL-{side.upper()}-1", f"COL-{side.upper()}-2")
+        buyer_id, debts = collected_buyer(container, world, side, *numbers)
+        case_id = _open(container, world, side, buyer_id, debts)
+        with container.uow() as uow:
+            sent = collection.send_formal_notice(
+                uow, container.clock, system_actor(world.insurer_id), case_id, on=container.clock.today(),
+                language="fr",
+            )  # fmt: skip
+            reference = collection.get_case(uow, system_actor(world.insurer_id), case_id).reference
+            uow.commit()
+        closable, _ = collected_buyer(container, world, side, f"COL-{side.upper()}-X")
+        sides[side] = CollectionSide(case_id, reference, numbers, sent.letter.id, closable)
+    return world

@@ -20,7 +20,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from api_world import READ_ONLY_BROKER, World, add_receivables, build_world
+from api_world import (
+    READ_ONLY_BROKER,
+    WORLD_CONTAINERS,
+    ClaimSide,
+    World,
+    add_claims,
+    add_collection,
+    add_receivables,
+    awaiting_settlement,
+    build_world,
+    claimable_buyer,
+    claims_of,
+    collection_of,
+    direct_claim,
+    overdue_invoice,
+    reopened_case,
+)
 from fastapi.testclient import TestClient
 
 from tradecover.bootstrap import Container
@@ -404,6 +420,198 @@ RECEIVABLE_RULES: dict[tuple[str, str], Rule] = {
     ),
 }
 
+
+# --------------------------------------------------------------------------------------------- claims
+
+NOTIFIERS = STAFF - {"underwriter", "risk_manager"} | {"insured_user", "broker_user"}  # overdue.notify
+CLAIM_FILERS = {"admin", "claims_handler", "insured_user", "broker_user"}
+SETTLERS = {"admin", "claims_handler"}
+
+
+def _container(ctx: Ctx) -> Container:
+    return WORLD_CONTAINERS[id(ctx.world)]
+
+
+def overdue_target(suffix: str, body: Callable[[str, str], dict[str, Any]]) -> Target:
+    """/policies/{policy}{suffix} with a fresh overdue invoice of the target each time."""
+
+    def build(ctx: Ctx, role: str, which: str) -> tuple[str, dict[str, Any]]:
+        if which == "missing":
+            return f"{API}/policies/{uuid.uuid4()}{suffix}", body(ctx.world.buyer_a, "NONE")
+        policy, buyer, number = overdue_invoice(_container(ctx), ctx.world, "a" if which == "own" else "b")
+        return f"{API}/policies/{policy}{suffix}", body(buyer, number)
+
+    return build
+
+
+def claim_path(
+    template: str, pick: Callable[[ClaimSide], str], *, second: Callable[[ClaimSide], str] | None = None
+) -> Target:
+    """A world claim (or one of its children) of the target: template has {id} and optionally {child}."""
+
+    def build(ctx: Ctx, role: str, which: str) -> tuple[str, None]:
+        if which == "missing":
+            return template.format(id=uuid.uuid4(), child=uuid.uuid4()), None
+        side = claims_of(ctx.world, "a" if which == "own" else "b")
+        return template.format(id=pick(side), child=second(side) if second else ""), None
+
+    return build
+
+
+def new_claim_target(ctx: Ctx, role: str, which: str) -> tuple[str, dict[str, Any]]:
+    if which == "missing":
+        return f"{API}/claims", {"policy_id": str(uuid.uuid4()), "buyer_id": ctx.world.buyer_a}
+    policy, buyer = claimable_buyer(_container(ctx), ctx.world, "a" if which == "own" else "b")
+    return f"{API}/claims", {"policy_id": policy, "buyer_id": buyer}
+
+
+def approval_target(ctx: Ctx, role: str, which: str) -> tuple[str, dict[str, Any]]:
+    body = {"approve": False, "reason": "matrix: sent back"}
+    if which == "missing":
+        return f"{API}/claims/{uuid.uuid4()}/settlement/approval", body
+    side = "a" if which == "own" else "b"
+    claim = direct_claim(_container(ctx), ctx.world, side, claims_of(ctx.world, side).notification_id, "complete")
+    awaiting_settlement(_container(ctx), claim)
+    return f"{API}/claims/{claim}/settlement/approval", body
+
+
+def claim_document(ctx: Ctx, role: str, which: str) -> dict[str, Any]:
+    return {"file": ("delivery.pdf", b"%PDF-1.4 matrix", "application/pdf")}
+
+
+CLAIM = API + "/claims/{claim_id}"
+CLAIM_RULES: dict[tuple[str, str], Rule] = {
+    ("POST", POLICY + "/overdue-notifications"): Rule(
+        allowed=NOTIFIERS,
+        target=overdue_target(
+            "/overdue-notifications", lambda buyer, number: {"buyer_id": buyer, "invoices": [number]}
+        ),
+    ),
+    ("GET", API + "/overdue-notifications"): Rule(
+        allowed=set(ROLES), listed_foreign=lambda w: {claims_of(w, "b").notification_id}
+    ),
+    ("GET", API + "/overdue-notifications/{notification_id}"): Rule(
+        allowed=READERS_OF_A,
+        target=path_target(
+            API + "/overdue-notifications/{id}",
+            lambda w: claims_of(w, "a").notification_id,
+            lambda w: claims_of(w, "b").notification_id,
+        ),
+    ),
+    ("POST", POLICY + "/payment-term-extensions"): Rule(
+        allowed=NOTIFIERS,
+        target=overdue_target(
+            "/payment-term-extensions",
+            lambda buyer, number: {"buyer_id": buyer, "invoice_number": number, "new_due_date": "2026-03-20"},
+        ),
+    ),
+    ("GET", POLICY + "/payment-term-extensions"): Rule(
+        allowed=READERS_OF_A, target=policy_target("/payment-term-extensions")
+    ),
+    ("POST", API + "/claims"): Rule(allowed=CLAIM_FILERS, target=new_claim_target),
+    ("GET", API + "/claims"): Rule(
+        allowed=set(ROLES),
+        listed_foreign=lambda w: {claims_of(w, "b").claim_id, claims_of(w, "b").settled_claim_id},
+    ),
+    ("GET", CLAIM): Rule(allowed=READERS_OF_A, target=claim_path(API + "/claims/{id}", lambda c: c.claim_id)),
+    ("POST", CLAIM + "/documents"): Rule(
+        allowed=CLAIM_FILERS,
+        target=claim_path(API + "/claims/{id}/documents?kind=proof_of_delivery", lambda c: c.document_claim_id),
+        target_files=claim_document,
+    ),
+    ("GET", CLAIM + "/documents/{document_id}"): Rule(
+        allowed=READERS_OF_A,
+        target=claim_path(
+            API + "/claims/{id}/documents/{child}", lambda c: c.document_claim_id, second=lambda c: c.document_id
+        ),
+    ),
+    ("GET", CLAIM + "/indemnity-preview"): Rule(
+        allowed=READERS_OF_A, target=claim_path(API + "/claims/{id}/indemnity-preview", lambda c: c.claim_id)
+    ),
+    ("POST", CLAIM + "/settlement"): Rule(
+        allowed=SETTLERS, target=claim_path(API + "/claims/{id}/settlement", lambda c: c.claim_id)
+    ),
+    ("POST", CLAIM + "/settlement/approval"): Rule(allowed=SETTLERS, target=approval_target),
+    ("GET", CLAIM + "/statement.pdf"): Rule(
+        allowed=READERS_OF_A, target=claim_path(API + "/claims/{id}/statement.pdf", lambda c: c.claim_id)
+    ),
+    ("GET", CLAIM + "/recoveries/{recovery_id}/statement.pdf"): Rule(
+        allowed=READERS_OF_A,
+        target=claim_path(
+            API + "/claims/{id}/recoveries/{child}/statement.pdf",
+            lambda c: c.settled_claim_id,
+            second=lambda c: c.recovery_id,
+        ),
+    ),
+}
+
+# --------------------------------------------------------------------------------------------- collection
+
+COLLECTORS = {"admin", "collector", "claims_handler"}
+CASES = API + "/collection-cases"
+CASE_KEY = CASES + "/{case_id}"
+TODAY = "2026-03-15"
+
+
+def case_target(suffix: str, body: Callable[[Ctx, str], dict[str, Any]] | None = None) -> Target:
+    return path_target(
+        CASES + "/{id}" + suffix, lambda w: collection_of(w, "a").case_id, lambda w: collection_of(w, "b").case_id, body
+    )
+
+
+def closure_target(ctx: Ctx, role: str, which: str) -> tuple[str, dict[str, Any]]:
+    """An open case of the target each time: a case is closed once."""
+    body = {"outcome": "irrecoverable", "on": TODAY, "reason": "matrix"}
+    if which == "missing":
+        return f"{CASES}/{uuid.uuid4()}/closure", body
+    container: Container = ctx.client.app.state.container  # type: ignore[attr-defined]
+    return f"{CASES}/{reopened_case(container, ctx.world, 'a' if which == 'own' else 'b')}/closure", body
+
+
+def letter_target(ctx: Ctx, role: str, which: str) -> tuple[str, None]:
+    if which == "missing":
+        return f"{CASES}/{uuid.uuid4()}/letters/{uuid.uuid4()}", None
+    side = collection_of(ctx.world, "a" if which == "own" else "b")
+    return f"{CASES}/{side.case_id}/letters/{side.letter_id}", None
+
+
+def _case_b(w: World) -> set[str]:
+    return {collection_of(w, "b").case_id}
+
+
+def _eur(amount: str) -> dict[str, str]:
+    return {"amount": amount, "currency": "EUR"}
+
+
+COLLECTION_RULES: dict[tuple[str, str], Rule] = {
+    ("GET", CASES): Rule(allowed=set(ROLES), listed_foreign=_case_b),
+    ("GET", CASE_KEY): Rule(allowed=READERS_OF_A, target=case_target(""), listed_foreign=_case_b),
+    ("POST", CASE_KEY + "/actions"): Rule(
+        allowed=COLLECTORS, target=case_target("/actions", lambda c, r: {"kind": "note", "on": TODAY, "note": r})
+    ),
+    ("POST", CASE_KEY + "/costs"): Rule(
+        allowed=COLLECTORS,
+        target=case_target("/costs", lambda c, r: {"kind": "bailiff", "amount": _eur("10.00"), "incurred_on": TODAY}),
+    ),
+    ("POST", CASE_KEY + "/payments"): Rule(
+        allowed=COLLECTORS,
+        target=case_target("/payments", lambda c, r: {"amount": _eur("1.00"), "received_on": TODAY}),
+    ),
+    ("POST", CASE_KEY + "/closure"): Rule(allowed=COLLECTORS, target=closure_target),
+    ("GET", CASE_KEY + "/penalties"): Rule(allowed=READERS_OF_A, target=case_target("/penalties")),
+    ("GET", CASE_KEY + "/formal-notice.pdf"): Rule(
+        allowed=READERS_OF_A, target=case_target("/formal-notice.pdf?language=en")
+    ),
+    ("POST", CASE_KEY + "/formal-notices"): Rule(
+        allowed=COLLECTORS, target=case_target("/formal-notices", lambda c, r: {"language": "fr"})
+    ),
+    ("GET", CASE_KEY + "/letters/{letter_id}"): Rule(allowed=READERS_OF_A, target=letter_target),
+    ("GET", API + "/late-payment-rates"): Rule(allowed=set(ROLES)),
+    ("POST", API + "/late-payment-rates"): Rule(
+        allowed=COLLECTORS, body=lambda c, r: {"effective_date": f"{2040 + next(_counter)}-01-01", "rate": "0.02"}
+    ),
+}
+
 ORG = "/api/v1/organisations/{id}"
 ORG_KEY = "/api/v1/organisations/{organisation_id}"
 RULES: dict[tuple[str, str], Rule] = {
@@ -568,13 +776,15 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/api/v1/audit/events"): Rule(allowed={"admin", "risk_manager"}),
     ("GET", "/api/v1/audit/verify"): Rule(allowed={"admin", "risk_manager"}),
     **RECEIVABLE_RULES,
+    **CLAIM_RULES,
+    **COLLECTION_RULES,
 }
 
 
 @pytest.fixture
 def world(container: Container) -> World:
     """The API world with each insured's receivables, and a broker whose mandate on B is read-only."""
-    return add_receivables(container, build_world(container))
+    return add_collection(container, add_claims(container, add_receivables(container, build_world(container))))
 
 
 def _route_rows(client: TestClient) -> set[tuple[str, str]]:

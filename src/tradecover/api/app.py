@@ -17,6 +17,7 @@ from tradecover.api.routes import (
     auth,
     buyers,
     claims,
+    collection,
     health,
     limits,
     organisations,
@@ -74,6 +75,7 @@ def create_app(
         receivables,
         alerts,
         claims,
+        collection,
         audit,
         health,
     ):

@@ -14,6 +14,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from tradecover.bootstrap import Container, build
+from tradecover.cli.claims import register as register_claims_commands
+from tradecover.cli.collection import register as register_collection_commands
 from tradecover.cli.ledger import register as register_ledger_commands
 from tradecover.cli.limits import register as register_limit_commands
 from tradecover.cli.risk import progress_bar
@@ -266,6 +268,8 @@ register_risk_commands(app, _container)
 register_ledger_commands(app, _container)
 register_simulate_command(app)
 register_limit_commands(app, _container)
+register_collection_commands(app, _container)
+register_claims_commands(app, _container)
 
 
 def main() -> None:

@@ -103,12 +103,12 @@ _TEXT: dict[Language, dict[str, str]] = {
         "legal": "Ces sommes sont dues en application de l'article L441-10 du Code de commerce : toute somme "
         "non réglée à son échéance porte de plein droit, sans qu'un rappel soit nécessaire, des pénalités de "
         "retard au taux d'intérêt appliqué par la Banque centrale européenne à son opération de refinancement "
-        "la plus récente majoré de 10 points de pourcentage, et rend le débiteur redevable d'une indemnité "
-        "forfaitaire pour frais de recouvrement de 40 euros par facture, fixée par l'article D441-5 du même code.",
+        "la plus récente majoré de 10\u00a0points de pourcentage, et rend le débiteur redevable d'une indemnité "
+        "forfaitaire pour frais de recouvrement de 40\u00a0euros par facture, fixée par l'article D441-5 du même code.",
         "demand": "En conséquence, nous vous mettons en demeure de régler la somme totale de {total} "
         "dans un délai de {days} à compter de la réception de la présente lettre.",
-        "day": "{n} jour",
-        "days": "{n} jours",
+        "day": "{n}\u00a0jour",
+        "days": "{n}\u00a0jours",
         "payment": "Modalités de paiement : {instructions}",
         "proceedings": "À défaut de règlement intégral dans ce délai, nous engagerons sans autre avis une "
         "procédure judiciaire à votre encontre, notamment par voie d'injonction de payer, dont les frais "
@@ -147,12 +147,12 @@ _TEXT: dict[Language, dict[str, str]] = {
         "legal": "These amounts are due under article L441-10 of the French Commercial Code (Code de commerce): "
         "any sum unpaid on its due date automatically bears, without any reminder being necessary, late-payment "
         "interest at the rate the European Central Bank applies to its most recent refinancing operation plus "
-        "10 percentage points, and makes the debtor liable for a fixed indemnity for collection costs of 40 euros "
-        "per invoice, set by article D441-5 of the same code.",
+        "10\u00a0percentage points, and makes the debtor liable for a fixed indemnity for collection costs of "
+        "40\u00a0euros per invoice, set by article D441-5 of the same code.",
         "demand": "We therefore formally demand that you pay the total sum of {total} within {days} "
         "of receipt of this letter.",
-        "day": "{n} day",
-        "days": "{n} days",
+        "day": "{n}\u00a0day",
+        "days": "{n}\u00a0days",
         "payment": "Payment instructions: {instructions}",
         "proceedings": "Failing full payment within this period, we will start legal proceedings against you "
         "without further notice, in particular an application for an order for payment (injonction de payer), "
@@ -213,12 +213,13 @@ def _draw(pdf: PdfDocument, view: FormalNoticeView, lang: Language) -> None:
     debtor_bottom = pdf.party_block(view.debtor, x=debtor_x, y=top + 12, width=block_width)
 
     when = format_date(view.letter_date, lang)
-    place_date = (
-        text["place_date"].format(place=one_line(view.place), date=when)
-        if view.place
-        else text["date_only"].format(date=when)
-    )
     pdf.set_font("helvetica", "", 10)
+    if view.place:  # a long place is cut, never the date
+        date_part = text["place_date"].format(place="", date=when)
+        place = pdf.fit(view.place, block_width - pdf.get_string_width(date_part))
+        place_date = text["place_date"].format(place=place, date=when)
+    else:
+        place_date = text["date_only"].format(date=when)
     pdf.set_xy(debtor_x, max(debtor_bottom + 6, sender_bottom + 2))
     pdf.cell(block_width, pdf.line_height(), pdf.fit(place_date, block_width), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(5)
@@ -284,7 +285,7 @@ def _invoice_table(pdf: PdfDocument, view: FormalNoticeView, lang: Language) -> 
         )
         for invoice in view.invoices
     ]
-    pdf.table(columns, rows, size=8)
+    pdf.data_table(columns, rows, size=8)
 
 
 def _totals(pdf: PdfDocument, view: FormalNoticeView, lang: Language) -> None:
@@ -296,7 +297,7 @@ def _totals(pdf: PdfDocument, view: FormalNoticeView, lang: Language) -> None:
         Row((text["total_indemnity"], format_amount(view.total_fixed_indemnity, lang))),
         Row((text["total_claimed"], format_amount(view.total_claimed, lang)), bold=True),
     ]
-    pdf.table(
+    pdf.data_table(
         [Column("", 85), Column("", 40, "R")],
         rows,
         size=9,

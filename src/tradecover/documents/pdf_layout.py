@@ -374,6 +374,7 @@ class PdfDocument(FPDF):
         self.reference = one_line(reference)
         self.document_date = document_date
         self.total_pages = total_pages
+        self._widths: dict[tuple[str, str, float, str], float] = {}
         self.set_margins(MARGIN_X, BODY_TOP, MARGIN_X)
         self.set_auto_page_break(True, margin=BODY_BOTTOM_MARGIN)
         self.set_title(f"{title} - {reference}")
@@ -434,29 +435,71 @@ class PdfDocument(FPDF):
         """The height of one line of text at ``size`` points (default: current size)."""
         return (size if size is not None else self.font_size_pt) * PT * LINE_SPACING
 
+    def _width(self, text: str) -> float:
+        """Width of latin-1 ``text`` in the current font, memoised (fpdf2 measures slowly)."""
+        key = (self.font_family, self.font_style, self.font_size_pt, text)
+        width = self._widths.get(key)
+        if width is None:
+            width = self._widths[key] = self.get_string_width(text, normalized=True)
+        return width
+
+    def _cut(self, text: str, room: float, suffix: str = "") -> str:
+        """The longest prefix of ``text`` that fits ``room`` mm with ``suffix`` appended (binary search)."""
+        low, high = 0, len(text)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if self._width(text[:middle] + suffix) <= room:
+                low = middle
+            else:
+                high = middle - 1
+        return text[:low]
+
     def fit(self, text: str, width: float) -> str:
         """``text`` on one line, cut with "..." if it is wider than ``width`` mm."""
         text = one_line(text)
         room = width - 2 * self.c_margin
-        if self.get_string_width(text) <= room:
+        if self._width(text) <= room:
             return text
-        while text and self.get_string_width(text + "...") > room:
-            text = text[:-1]
-        return text.rstrip() + "..."
+        return self._cut(text, room, "...").rstrip() + "..."
 
     def wrap(self, text: str, width: float, max_lines: int | None = None) -> list[str]:
-        """``text`` broken into lines that fit ``width`` mm in the current font.
+        """``text`` broken at spaces into lines that fit a ``width`` mm cell in the current font.
 
-        Words longer than the width are split; beyond ``max_lines`` the text is
-        cut and its last line ends with "...".
+        Newlines are kept; words longer than the width are split; beyond
+        ``max_lines`` the text is cut and its last line ends with "...".
+        (fpdf2's own ``multi_cell`` line breaking is quadratic in the length
+        of a paragraph: too slow for hostile input.)
         """
-        lines = self.multi_cell(width, 5, latin1_text(text), dry_run=True, output="LINES")
-        assert isinstance(lines, list)
+        room = max(width - 2 * self.c_margin, 1.0)
+        space = self._width(" ")
+        lines: list[str] = []
+        limit = None if max_lines is None else max_lines + 1  # one more line tells that text was cut
+        for paragraph in latin1_text(text).split("\n"):
+            line, line_width = "", 0.0
+            for word in paragraph.split(" "):
+                word_width = self._width(word)
+                if line and line_width + space + word_width <= room:
+                    line, line_width = f"{line} {word}", line_width + space + word_width
+                    continue
+                if line:
+                    lines.append(line)
+                while word_width > room:
+                    head = self._cut(word, room) or word[0]
+                    lines.append(head)
+                    word = word[len(head) :]
+                    word_width = self._width(word)
+                    if limit is not None and len(lines) >= limit:
+                        break
+                line, line_width = word, word_width
+                if limit is not None and len(lines) >= limit:
+                    break
+            lines.append(line)
+            if limit is not None and len(lines) >= limit:
+                break
         if max_lines is not None and len(lines) > max_lines:
             lines = lines[:max_lines]
-            lines[-1] = self.fit(lines[-1] + " ...", width)
-            if not lines[-1].endswith("..."):
-                lines[-1] += "..."
+            last = lines[-1].rstrip()
+            lines[-1] = last + "..." if self._width(last + "...") <= room else self._cut(last, room, "...") + "..."
         return lines
 
     def ensure_space(self, height: float) -> None:
@@ -576,7 +619,7 @@ class PdfDocument(FPDF):
 
     # ---------------------------------------------------------------- tables
 
-    def table(
+    def data_table(
         self,
         columns: Sequence[Column],
         rows: Sequence[Row],

@@ -95,7 +95,7 @@ _TEXT: dict[Language, dict[str, str]] = {
         "insured_share": "Insured's share",
         "insured_rule": "recovery - insurer's share",
         "rule": "Computation: {rule}",
-        "explanation": "Having paid the indemnity, the insurer is subrogated in the insured's rights up to that "
+        "explanation": "Having paid the indemnity, the insurer is subrogated to the insured's rights up to that "
         "amount. Recoveries received after the claim was settled are therefore shared in proportion to each "
         "side's share of the loss: the insurer receives the recovery multiplied by the ratio of the indemnity "
         "to the loss, the insured the balance.",
@@ -143,7 +143,7 @@ def _draw(pdf: PdfDocument, view: RecoveryStatementView, lang: Language) -> None
     def amount(money: Money) -> str:
         return format_amount(money, lang)
 
-    pdf.table(
+    pdf.data_table(
         [Column(text["col_item"], 125), Column(text["col_value"], 45, "R")],
         [
             Row((text["recovery"], amount(view.recovery))),

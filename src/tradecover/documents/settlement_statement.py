@@ -280,7 +280,7 @@ def _draw(pdf: PdfDocument, view: SettlementStatementView, lang: Language) -> No
         return format_amount(money, lang, with_currency=money.currency != cur)
 
     if view.invoices:
-        pdf.table(
+        pdf.data_table(
             [
                 Column(text["col_number"], 22),
                 Column(text["col_issued"], 14),
@@ -320,7 +320,7 @@ def _draw(pdf: PdfDocument, view: SettlementStatementView, lang: Language) -> No
     ]
     if not any(line.code == "indemnity" for line in view.lines):
         rows.append(Row((text["indemnity"], amount(view.indemnity)), bold=True))
-    pdf.table(
+    pdf.data_table(
         [Column(text["col_item"], 130), Column(text["col_value"].format(cur=cur), 40, "R")],
         rows,
         size=9,
@@ -329,7 +329,7 @@ def _draw(pdf: PdfDocument, view: SettlementStatementView, lang: Language) -> No
     )
 
     if view.payees:
-        pdf.table(
+        pdf.data_table(
             [
                 Column(text["col_payee"], 80),
                 Column(text["col_role"], 50),

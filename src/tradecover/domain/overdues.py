@@ -123,8 +123,9 @@ def judge_invoice(
     """Accept or refuse one invoice of a notification made on ``on``.
 
     The order of the checks is the order of the reasons a claims handler gives: nothing to notify
-    (paid, not due, already notified), then the cover (not covered, disputed, extended too far),
-    then the deadline — an invoice notified late loses its cover whatever else holds.
+    (paid, not due — unless the buyer's insolvency is published —, already notified), then the cover
+    (not covered, disputed, extended too far), then the deadline — an invoice notified late loses its
+    cover whatever else holds.
     """
     due = effective_due_date(invoice, extensions)
     mine = [e for e in extensions if e.invoice_id == invoice.id]
@@ -135,7 +136,10 @@ def judge_invoice(
 
     if not unpaid_gross.is_positive():
         return line(Refusal.PAID, None)
-    if due >= on:
+    # Once the buyer's insolvency is published every invoice must be notified within its 30 days (§7),
+    # those not yet due included: otherwise one falling due after that deadline could never keep its cover.
+    published = insolvency_publication_date is not None and insolvency_publication_date <= on
+    if due >= on and not published:
         return line(Refusal.NOT_OVERDUE, None, f"due on {due}")
     deadline = notification_deadline(
         issue_date=invoice.issue_date,

@@ -366,7 +366,9 @@ class ClaimsRepository:
             .values(status=status.value, approved_by=approved_by, approved_at=at)
         )
 
-    def year_totals(self, policy_id: str, policy_year_start: date, currency: str) -> tuple[Money, Money]:
+    def year_totals(
+        self, policy_id: str, policy_year_start: date, currency: str, *, excluding_claim: str | None = None
+    ) -> tuple[Money, Money]:
         q = select(
             func.coalesce(func.sum(t.ClaimSettlementRow.indemnity_minor), 0),
             func.coalesce(func.sum(t.ClaimSettlementRow.aggregate_deductible_minor), 0),
@@ -375,6 +377,8 @@ class ClaimsRepository:
             t.ClaimSettlementRow.policy_year_start == policy_year_start,
             t.ClaimSettlementRow.status.in_(_COUNTED),
         )
+        if excluding_claim is not None:
+            q = q.where(t.ClaimSettlementRow.claim_id != excluding_claim)
         indemnities, deductible = self.session.execute(q).one()
         return Money.from_minor(int(indemnities), currency), Money.from_minor(int(deductible), currency)
 

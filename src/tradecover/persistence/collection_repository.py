@@ -170,6 +170,9 @@ class CollectionRepository:
         ).one_or_none()
         return None if row is None else _case(row, self._debts_of([row.id])[row.id])
 
+    def case_id_of(self, reference: str) -> str | None:
+        return self.session.scalar(select(t.CollectionCaseRow.id).where(t.CollectionCaseRow.reference == reference))
+
     def find_cases(
         self,
         *,

@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from tradecover.domain.deadlines import overdue_notification_deadline
 from tradecover.domain.errors import Conflict, InvalidInput, NotFound
 from tradecover.domain.exposure import BuyerExposure, Ineligibility
 from tradecover.domain.monitoring import ALERT_STATE_MOVES, Alert, AlertKind, AlertState
@@ -29,14 +30,6 @@ from tradecover.services.ports import Page, UnitOfWork
 from tradecover.services.recording import new_id, record
 
 CHANNELS = ("email", "webhook")
-
-
-def notification_deadline(
-    *, issue_date: date, due_date: date, max_credit_period_days: int, overdue_notification_days: int
-) -> date:
-    """DOMAIN.md §7: the due date, capped at issue + maximum credit period, plus the notification period."""
-    capped = min(due_date, issue_date + timedelta(days=max_credit_period_days))
-    return capped + timedelta(days=overdue_notification_days)
 
 
 def _raise(uow: UnitOfWork, clock: Clock, alert: Alert) -> int:
@@ -122,7 +115,7 @@ def check_alerts(
             inv = invoices.get(line.invoice_id)
             if inv is None:
                 continue
-            deadline = notification_deadline(
+            deadline = overdue_notification_deadline(
                 issue_date=inv.issue_date,
                 due_date=inv.due_date,
                 max_credit_period_days=exposure.terms.max_credit_period_days,

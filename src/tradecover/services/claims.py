@@ -354,7 +354,7 @@ def compute(uow: UnitOfWork, claim: Claim, policy: Policy, on: date) -> Computat
         max(event.date_of_loss, min(n.notified_on for n in notifications)),
     )
     cur = policy.currency
-    paid_in_year, deductible_used = uow.claims.year_totals(policy.id, year.start, cur)
+    paid_in_year, deductible_used = uow.claims.year_totals(policy.id, year.start, cur, excluding_claim=claim.id)
     max_liability, rule = _max_liability(uow, policy, terms, year)
     indemnity_terms = IndemnityTerms(
         currency=cur,

@@ -53,8 +53,11 @@ class ClaimsStore(Protocol):
     def set_settlement_status(
         self, settlement_id: str, status: SettlementStatus, *, approved_by: str | None, at: datetime | None
     ) -> None: ...
-    def year_totals(self, policy_id: str, policy_year_start: date, currency: str) -> tuple[Money, Money]:
-        """(indemnities settled or awaiting approval, aggregate deductible consumed) of a policy year."""
+    def year_totals(
+        self, policy_id: str, policy_year_start: date, currency: str, *, excluding_claim: str | None = None
+    ) -> tuple[Money, Money]:
+        """(indemnities settled or awaiting approval, aggregate deductible consumed) of a policy year, other
+        claims than ``excluding_claim``."""
         ...
 
     def add_movements(self, movements: Sequence[ClaimMovement]) -> None: ...

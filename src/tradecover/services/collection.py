@@ -86,6 +86,7 @@ __all__ = [
     "base_rate_table",
     "case_view",
     "close_case",
+    "find_case",
     "formal_notice_pdf",
     "formal_notice_view",
     "get_case",
@@ -135,6 +136,12 @@ def get_case(uow: UnitOfWork, actor: Actor, case_id: str, *, lock: bool = False)
         raise not_found("collection_case", case_id)
     ensure_can_read(actor, case.organisation_id, "collection_case", case_id)
     return case
+
+
+def find_case(uow: UnitOfWork, actor: Actor, ref: str) -> CollectionCase:
+    """A case by its id or its reference (``COL-2026-000123``)."""
+    case_id = uow.collection.case_id_of(ref.strip().upper()) or ref.strip()
+    return get_case(uow, actor, case_id)
 
 
 def _case_to_act_on(uow: UnitOfWork, actor: Actor, case_id: str) -> CollectionCase:

@@ -7,9 +7,10 @@ directory (or under ``$TRADECOVER_DOCS_PREVIEW`` when set, to look at them).
 
 from __future__ import annotations
 
+import functools
 import io
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -71,12 +72,16 @@ def png_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pdf_previews")
 
 
-def save_pngs(data: bytes, directory: Path, name: str, scale: float = 1.5) -> list[Path]:
-    """Save every page of ``data`` as ``{name}_{n}.png`` under ``directory``."""
+def save_pngs(
+    data: bytes, directory: Path, name: str, pages: Sequence[int] | None = None, scale: float = 1.5
+) -> list[Path]:
+    """Save pages of ``data`` (all by default; negative indexes count from the end) as ``{name}_{n}.png``."""
     document = pdfium.PdfDocument(data)
     paths: list[Path] = []
     try:
-        for index in range(len(document)):
+        count = len(document)
+        chosen = range(count) if pages is None else sorted({page % count for page in pages})
+        for index in chosen:
             path = directory / f"{name}_{index + 1}.png"
             document[index].render(scale=scale).to_pil().save(path)
             paths.append(path)
@@ -86,28 +91,26 @@ def save_pngs(data: bytes, directory: Path, name: str, scale: float = 1.5) -> li
 
 
 def assert_looks_like_a_printed_page(image: Image.Image) -> None:
-    """A4, mostly white, enough dark ink, and nothing in the side margins."""
+    """A4, mostly white, enough dark ink, something in each band, nothing in the side margins."""
     width, height = image.size
     assert width / height == pytest.approx(A4_RATIO, rel=0.01)
-    pixels = image.load()
-    assert pixels is not None
     histogram = image.histogram()
     total = width * height
     dark = sum(histogram[:128]) / total
     white = sum(histogram[245:]) / total
     assert dark > 0.004, f"page nearly blank ({dark:.4f} dark)"
     assert dark < 0.25, f"page too dark to be text ({dark:.4f} dark)"
-    assert white > 0.75, f"page is not a white page with text ({white:.4f} white)"
-    # Text margins are 20 mm; the outer 15 mm on each side must hold no ink at all.
+    assert white > 0.75, f"not a white page with text ({white:.4f} white)"
+    # Text margins are 20 mm: the outer 15 mm on each side hold no ink, or text overflowed.
     margin = round(width * 15 / 210)
-    for x in [*range(margin), *range(width - margin, width)]:
-        column = [pixels[x, y] for y in range(0, height, 2)]
-        assert min(column) > 200, f"ink in the side margin at x={x}: text cut off or overflowing"
-    # Something in the header band, in the body and in the footer band.
-    bands = {"header": (0.02, 0.08), "body": (0.15, 0.5), "footer": (0.94, 0.98)}
-    for band, (top, bottom) in bands.items():
+    for box in ((0, 0, margin, height), (width - margin, 0, width, height)):
+        lightest_ink = image.crop(box).getextrema()[0]
+        assert isinstance(lightest_ink, int)
+        assert lightest_ink > 200, f"ink in the side margin {box}: text cut off or overflowing"
+    # Ink in the header band, in the body and in the (grey) footer band.
+    for band, (top, bottom) in {"header": (0.02, 0.08), "body": (0.15, 0.5), "footer": (0.94, 0.98)}.items():
         crop = image.crop((0, int(height * top), width, int(height * bottom)))
-        assert sum(crop.histogram()[:128]) > 20, f"nothing printed in the {band}"
+        assert sum(crop.histogram()[:200]) > 20, f"nothing printed in the {band}"
 
 
 # -------------------------------------------------------------------- views
@@ -350,11 +353,24 @@ CASES = (
 )  # fmt: skip
 
 PARAMS = [pytest.param(case, lang, id=f"{case.name}-{lang}") for case in CASES for lang in LANGUAGES]
+TABLE_PARAMS = [  # the documents with a table of invoices
+    pytest.param(case, lang, id=f"{case.name}-{lang}")
+    for case in CASES
+    if case.name != "recovery_statement"
+    for lang in LANGUAGES
+]
+
+
+@functools.cache
+def rendered(name: str, lang: Language, hostile: bool = False) -> bytes:
+    """One render per document, language and view, shared by the tests that only read it."""
+    case = next(case for case in CASES if case.name == name)
+    return case.render(case.hostile() if hostile else case.view(), lang)
 
 
 @pytest.mark.parametrize(("case", "lang"), PARAMS)
 def test_document_states_its_content(case: Case, lang: Language) -> None:
-    data = case.render(case.view(), lang)
+    data = rendered(case.name, lang)
     assert data.startswith(b"%PDF")
     text = "\n".join(page_texts(data))
     flat = " ".join(text.split())  # a phrase may wrap across lines
@@ -371,7 +387,7 @@ def test_rendering_is_deterministic(case: Case, lang: Language) -> None:
 @pytest.mark.parametrize(("case", "lang"), PARAMS)
 def test_the_languages_differ(case: Case, lang: Language) -> None:
     other: Language = "en" if lang == "fr" else "fr"
-    assert case.render(case.view(), lang) != case.render(case.view(), other)
+    assert rendered(case.name, lang) != rendered(case.name, other)
 
 
 @pytest.mark.parametrize(("case", "lang"), PARAMS)
@@ -382,7 +398,8 @@ def test_metadata(case: Case, lang: Language) -> None:
     assert metadata is not None
     assert metadata.author == "tradecover"
     reference = getattr(view, "reference", None) or view.claim_reference
-    assert metadata.title is not None and reference in metadata.title
+    assert metadata.title is not None
+    assert reference in metadata.title
     created = metadata.creation_date
     assert isinstance(created, datetime)
     view_date = getattr(view, "letter_date", None) or view.statement_date
@@ -391,7 +408,7 @@ def test_metadata(case: Case, lang: Language) -> None:
 
 @pytest.mark.parametrize(("case", "lang"), PARAMS)
 def test_first_page_looks_like_a_printed_page(case: Case, lang: Language, png_dir: Path) -> None:
-    data = case.render(case.view(), lang)
+    data = rendered(case.name, lang)
     save_pngs(data, png_dir, f"{case.name}_{lang}")
     assert_looks_like_a_printed_page(rasterise(data))
     assert (png_dir / f"{case.name}_{lang}_1.png").stat().st_size > 10_000
@@ -410,11 +427,12 @@ def test_every_page_has_the_header_and_the_footer(case: Case, lang: Language) ->
 
 @pytest.mark.parametrize(("case", "lang"), PARAMS)
 def test_hostile_view_renders(case: Case, lang: Language, png_dir: Path) -> None:
-    data = case.render(case.hostile(), lang)
+    data = rendered(case.name, lang, hostile=True)
     assert data.startswith(b"%PDF")
-    assert data == case.render(case.hostile(), lang)
+    assert data == case.render(case.hostile(), lang)  # deterministic on hostile input too
     texts = page_texts(data)
-    save_pngs(data, png_dir, f"{case.name}_{lang}_hostile")
+    saved = save_pngs(data, png_dir, f"{case.name}_{lang}_hostile", pages=(0, 1, -1), scale=1)
+    assert saved
     for index in range(len(texts)):
         assert_looks_like_a_printed_page(rasterise(data, index))
     joined = " ".join(" ".join(texts).split())
@@ -424,11 +442,9 @@ def test_hostile_view_renders(case: Case, lang: Language, png_dir: Path) -> None
         assert f"Page {number}/{len(texts)}" in text
 
 
-@pytest.mark.parametrize(
-    ("case", "lang"), [p for p in PARAMS if p.values[0].name != "recovery_statement"]
-)
+@pytest.mark.parametrize(("case", "lang"), TABLE_PARAMS)
 def test_long_tables_break_pages_and_repeat_their_heading(case: Case, lang: Language) -> None:
-    texts = page_texts(case.render(case.hostile(), lang))
+    texts = page_texts(rendered(case.name, lang, hostile=True))
     assert len(texts) >= 3
     heading = case.table_heading[lang]
     invoice_pages = [text for text in texts if "FA-0" in text]

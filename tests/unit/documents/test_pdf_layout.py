@@ -98,7 +98,7 @@ def test_format_date(day: date, fr: str, en: str, fr_short: str, en_short: str) 
     [
         ("Société Générale à Besançon", "Société Générale à Besançon"),  # latin-1 kept
         ("12 € HT", "12 EUR HT"),
-        ("l’œuvre – «fin» — “citée”", "l'oeuvre - «fin» - \"citée\""),
+        ("l’œuvre – «fin» — “citée”", 'l\'oeuvre - «fin» - "citée"'),
         ("Œuvres…", "OEuvres..."),
         ("Dvořák Łódź Škoda", "Dvorák Lódz Skoda"),  # accents outside latin-1 dropped, latin-1 ones kept
         ("e\u0301te\u0301", "été"),  # combining accents composed
@@ -137,7 +137,7 @@ def test_pdf_document_draws_any_text_without_failing() -> None:
     pdf.add_page()
     pdf.paragraph("€ “quoted” — 中文 🎉 " * 50)
     pdf.party_block(Party("北京 " * 100, ("line 😀",) * 20, "ID ✓"), x=20, y=pdf.y, width=80)
-    pdf.table(
+    pdf.data_table(
         [Column("Name 中", 2), Column("Amount", 1, "R")],
         [Row((Cell("x" * 600, "note " * 200), "1 234,00"))],
     )
@@ -149,4 +149,4 @@ def test_table_rows_need_one_cell_per_column() -> None:
     pdf = PdfDocument(title="T", reference="R", document_date=date(2026, 1, 1), language="fr")
     pdf.add_page()
     with pytest.raises(ValueError, match="zip"):
-        pdf.table([Column("a", 1), Column("b", 1)], [Row(("only one",))])
+        pdf.data_table([Column("a", 1), Column("b", 1)], [Row(("only one",))])

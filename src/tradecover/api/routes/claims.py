@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Query, Response, UploadFile, status
+from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
 from tradecover.api.claims_schemas import (
     ApprovalIn,
@@ -122,7 +122,7 @@ def add_document(
     claim_id: str,
     kind: Annotated[
         str,
-        Form(
+        Query(
             description="unpaid_invoices | proof_of_delivery | collection_attempts | administrator_claim_filing | other"
         ),
     ],
