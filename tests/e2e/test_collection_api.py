@@ -382,8 +382,8 @@ def test_sending_the_formal_notice_records_the_action_and_keeps_the_letter(
     assert kept.content == response.content
     actions = app_client.get(case_a(world), headers=headers["insured_user"]).json()["actions"]
     assert [a["kind"] for a in actions] == ["formal_notice", "formal_notice"]
-    assert actions[-1]["id"] == response.headers["x-action-id"]
-    assert actions[-1]["letter_id"] == response.headers["x-letter-id"]
+    [action] = [a for a in actions if a["id"] == response.headers["x-action-id"]]
+    assert (action["letter_id"], action["note"]) == (response.headers["x-letter-id"], "second notice")
     assert_problem(
         app_client.get(
             f"{CASES}/{collection_of(world, 'b').case_id}/letters/{collection_of(world, 'a').letter_id}",

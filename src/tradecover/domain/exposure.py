@@ -10,13 +10,14 @@ indemnity of §8 is computed excluding VAT from this same rule).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from tradecover.domain.credit_limits import LimitPeriod
+from tradecover.domain.deadlines import deadline_passed, notification_deadline
 from tradecover.domain.money import Money
 from tradecover.domain.receivables import Dispute, Invoice
 
@@ -30,6 +31,7 @@ class Ineligibility(StrEnum):
     DISPUTED = "disputed"
     BUYER_NOT_COVERABLE = "buyer_not_coverable"
     NO_EXCHANGE_RATE = "no_exchange_rate"
+    NOTIFICATION_DEADLINE_PASSED = "notification_deadline_passed"  # overdue and never notified in time: cover lost
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,13 @@ class CoverConditions:
     policy_periods: tuple[tuple[date, date], ...]  # the policy's insurance periods, [start, end)
     stop_ship_from: date | None  # date of the first overdue notification on the buyer
     buyer_excluded: bool  # never coverable: country, public body, private individual, own group
+    # DOMAIN.md §7: an overdue invoice not notified by its deadline has lost its cover. None: not checked
+    # (the overdue notification judges its invoices itself).
+    overdue_notification_days: int | None = None
+    insolvency_notification_days: int = 30
+    insolvency_published_on: date | None = None
+    notified_invoice_ids: frozenset[str] = frozenset()  # accepted in a notification: their cover holds
+    extended_due_dates: Mapping[str, date] = field(default_factory=dict)  # invoice id -> due date after extension
 
 
 def ineligibility(
@@ -55,6 +64,17 @@ def ineligibility(
         return Ineligibility.DISPUTED
     if conditions.buyer_excluded:
         return Ineligibility.BUYER_NOT_COVERABLE
+    if conditions.overdue_notification_days is not None and invoice.id not in conditions.notified_invoice_ids:
+        deadline = notification_deadline(
+            issue_date=invoice.issue_date,
+            due_date=conditions.extended_due_dates.get(invoice.id, invoice.due_date),
+            max_credit_period_days=conditions.max_credit_period_days,
+            overdue_notification_days=conditions.overdue_notification_days,
+            insolvency_publication_date=conditions.insolvency_published_on,
+            insolvency_notification_days=conditions.insolvency_notification_days,
+        )
+        if deadline_passed(deadline, on):
+            return Ineligibility.NOTIFICATION_DEADLINE_PASSED
     return None
 
 

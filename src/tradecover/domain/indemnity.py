@@ -267,24 +267,40 @@ class RecoveryShares:
     rule: str
 
 
-def share_recovery(recovery: Money, *, indemnity: Money, loss: Money, insurer_recovered: Money) -> RecoveryShares:
+def share_recovery(
+    recovery: Money,
+    *,
+    indemnity: Money,
+    loss: Money,
+    insurer_recovered: Money,
+    recovered_on_loss: Money | None = None,
+) -> RecoveryShares:
     """After indemnity the insurer takes recovery × indemnity ÷ loss (it is subrogated for that share),
     the insured the rest; the two parts sum exactly to the recovery, and the insurer never recovers more
-    than it paid."""
+    than it paid.
+
+    The loss excludes VAT, so what the insurer shares is ``recovered_on_loss``: the part of the cash
+    that reduced the claim's loss, excluding VAT (the VAT, and cash that paid debts outside the claim,
+    stay the insured's). Without it the whole recovery is shared.
+    """
     if recovery.is_negative():
         raise InvalidInput("a recovery cannot be negative", code="recovery.invalid_amount", field="amount")
     zero = Money.zero(recovery.currency)
     if not loss.is_positive() or not indemnity.is_positive():
         return RecoveryShares(zero, recovery, "no indemnity was paid: the recovery is the insured's")
+    base = recovery if recovered_on_loss is None else Money.min_of(Money.max_of(recovered_on_loss, zero), recovery)
     indemnity_minor = min(indemnity.to_minor(), loss.to_minor())
-    insurer, _ = recovery.allocate([indemnity_minor, loss.to_minor() - indemnity_minor])
+    insurer, _ = base.allocate([indemnity_minor, loss.to_minor() - indemnity_minor])
+    rule = f"insurer: {base.quantize_str()} × {indemnity.quantize_str()} ÷ {loss.quantize_str()}; insured: the rest"
+    if base != recovery:
+        rule = (
+            f"{base.quantize_str()} of the {recovery.quantize_str()} recovered reduced the claim's loss "
+            f"(excluding VAT); " + rule
+        )
     room = Money.max_of(indemnity - insurer_recovered, zero)
-    rule = f"insurer: {recovery.quantize_str()} × {indemnity.quantize_str()} ÷ {loss.quantize_str()}; insured: the rest"
     if insurer > room:
         insurer = room
-        rule += (
-            f"; the insurer's share is limited to what it has not recovered of its indemnity ({room.quantize_str()})"
-        )
+        rule += f"; limited to what the insurer has not recovered of its indemnity ({room.quantize_str()})"
     return RecoveryShares(insurer, recovery - insurer, rule)
 
 

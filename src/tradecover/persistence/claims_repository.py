@@ -168,6 +168,17 @@ class ClaimsRepository:
         q = q.order_by(t.OverdueNotificationRow.notified_on, t.OverdueNotificationRow.recorded_at)
         return self._with_lines(list(self.session.scalars(q)))
 
+    def accepted_invoice_ids(self, policy_id: str) -> frozenset[str]:
+        q = (
+            select(t.OverdueNotificationLineRow.invoice_id)
+            .join(t.OverdueNotificationRow, t.OverdueNotificationRow.id == t.OverdueNotificationLineRow.notification_id)
+            .where(
+                t.OverdueNotificationRow.policy_id == policy_id,
+                t.OverdueNotificationLineRow.verdict == LineVerdict.ACCEPTED.value,
+            )
+        )
+        return frozenset(self.session.scalars(q))
+
     def get_notification(self, notification_id: str) -> OverdueNotification | None:
         row = self.session.get(t.OverdueNotificationRow, notification_id)
         return None if row is None else self._with_lines([row])[0]
@@ -203,12 +214,11 @@ class ClaimsRepository:
         )
         self.session.flush()
 
-    def extensions_of(self, policy_id: str, buyer_id: str) -> list[PaymentTermExtension]:
-        q = (
-            select(t.PaymentTermExtensionRow)
-            .where(t.PaymentTermExtensionRow.policy_id == policy_id, t.PaymentTermExtensionRow.buyer_id == buyer_id)
-            .order_by(t.PaymentTermExtensionRow.granted_on, t.PaymentTermExtensionRow.recorded_at)
-        )
+    def extensions_of(self, policy_id: str, buyer_id: str | None) -> list[PaymentTermExtension]:
+        q = select(t.PaymentTermExtensionRow).where(t.PaymentTermExtensionRow.policy_id == policy_id)
+        if buyer_id is not None:
+            q = q.where(t.PaymentTermExtensionRow.buyer_id == buyer_id)
+        q = q.order_by(t.PaymentTermExtensionRow.granted_on, t.PaymentTermExtensionRow.recorded_at)
         return [
             PaymentTermExtension(
                 id=r.id,

@@ -70,7 +70,7 @@ def _exposure_alerts(
     if notified is not None:
         return raised  # the buyer is notified: the collection case follows, not deadline alerts
     for line in exposure.lines:
-        if line.reason is not None and line.reason is not Ineligibility.DISPUTED:
+        if line.reason not in (None, Ineligibility.DISPUTED, Ineligibility.NOTIFICATION_DEADLINE_PASSED):
             continue
         deadline = deadlines.get(line.invoice_id)
         if deadline is None or on <= line.due_date:

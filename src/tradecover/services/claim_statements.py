@@ -100,7 +100,10 @@ def settlement_statement_pdf(
             for line in data["lines"]
         ),
         indemnity=_money(data["indemnity_amount"], cur),
-        payees=tuple(Payee(p["name"], p["role"], _money(p["amount"], cur)) for p in data["payees"]),
+        payees=tuple(
+            Payee(insured.name if p["role"] == "insured" else p["name"], p["role"], _money(p["amount"], cur))
+            for p in data["payees"]
+        ),
         status=status,
         approvals=approvals,
     )

@@ -265,12 +265,21 @@ def _max_liability(uow: UnitOfWork, policy: Policy, terms: PolicyTerms, year: Pe
     )
 
 
-def _claim_invoices(
-    uow: UnitOfWork, claim: Claim, policy: Policy, on: date, notifications: Sequence[OverdueNotification]
+def claim_invoices(
+    uow: UnitOfWork,
+    claim: Claim,
+    policy: Policy,
+    on: date,
+    notifications: Sequence[OverdueNotification],
+    *,
+    excluding_payment: str | None = None,
 ) -> tuple[list[ClaimInvoice], list[tuple[Invoice, str | None]]]:
+    """The claim's invoices (accepted in a notification) as the ledger settles them on ``on``."""
     accepted_ids = {line.invoice_id for n in notifications for line in n.accepted}
     invoices, payments = uow.ledger.entries(policy.id, [claim.buyer_id])
     reversed_ids = uow.ledger.reversed_ids(policy.id)
+    if excluding_payment is not None:
+        reversed_ids = reversed_ids | {excluding_payment}
     settlements = settle(
         invoices.get(claim.buyer_id, []), payments.get(claim.buyer_id, []), on=on, reversed_ids=reversed_ids
     )
@@ -340,7 +349,7 @@ def compute(uow: UnitOfWork, claim: Claim, policy: Policy, on: date) -> Computat
     terms = book_of(uow, policy, event.date_of_loss).terms
     buyer = uow.buyers.get(claim.buyer_id)
     assert buyer is not None
-    invoices, notified = _claim_invoices(uow, claim, policy, on, notifications)
+    invoices, notified = claim_invoices(uow, claim, policy, on, notifications)
     history: list[LimitDecision] = uow.limits.history(policy.id, claim.buyer_id)
     all_invoices, payments = uow.ledger.entries(policy.id, [claim.buyer_id])
     book = book_of(uow, policy, event.date_of_loss)

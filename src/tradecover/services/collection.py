@@ -63,7 +63,7 @@ from tradecover.domain.money import Money
 from tradecover.domain.monitoring import LegalEvent, LegalEventKind
 from tradecover.domain.parties import Role
 from tradecover.domain.periods import Clock
-from tradecover.domain.receivables import EntryKind
+from tradecover.domain.receivables import EntryKind, settle
 from tradecover.services import ledger
 from tradecover.services.authorization import Actor, ensure_can_act, ensure_can_read, not_found, visible_organisations
 from tradecover.services.collection_ports import CaseLetter, ConfiguredBaseRate
@@ -420,6 +420,12 @@ def receive_payment(
     for earlier_receipt in receipts:
         for line in earlier_receipt.lines:
             allocated[line.invoice_id] = allocated.get(line.invoice_id, Money.zero(case.currency)) + line.amount
+    # What the ledger says is still unpaid bounds what can be collected: the buyer may have paid the insured
+    # directly, or a credit note may have reduced a debt, since the case opened.
+    for invoice_id, settled_minor in _settled_since_notification(uow, case).items():
+        settled = Money.from_minor(settled_minor, case.currency)
+        if settled > allocated.get(invoice_id, Money.zero(case.currency)):
+            allocated[invoice_id] = settled
     allocation = allocate_receipt(
         case.debts, amount, allocated=allocated, commission_rate=case.commission_rate
     )  # raises before anything is written
@@ -470,8 +476,26 @@ def receive_payment(
         received_on=received_on,
         source="collection",
         reference=receipt.id,
+        payment_id=recorded.entry.id,
     )
     return receipt
+
+
+def _settled_since_notification(uow: UnitOfWork, case: CollectionCase) -> dict[str, int]:
+    """Per debt, how much of its unpaid amount at hand-over the ledger shows as settled since (minor units)."""
+    invoices, payments = uow.ledger.entries(case.policy_id, [case.buyer_id])
+    settlements = settle(
+        invoices.get(case.buyer_id, []),
+        payments.get(case.buyer_id, []),
+        on=date.max,
+        reversed_ids=uow.ledger.reversed_ids(case.policy_id),
+    )
+    open_now = {item.invoice.id: item.open_gross_minor for s in settlements.values() for item in s.items}
+    return {
+        debt.invoice_id: max(debt.unpaid_amount.to_minor() - open_now.get(debt.invoice_id, 0), 0)
+        for debt in case.debts
+        if debt.unpaid_amount.currency == case.currency
+    }
 
 
 def close_case(

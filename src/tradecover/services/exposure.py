@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -150,6 +150,9 @@ def _buyer_exposure(
     history: Sequence[LimitDecision],
     stop_ship_from: date | None,
     rates: RateBook,
+    notified: frozenset[str] = frozenset(),
+    insolvency_published_on: date | None = None,
+    extended: Mapping[str, date] | None = None,
 ) -> BuyerExposure:
     currency = book.policy.currency
     on = book.on
@@ -161,6 +164,11 @@ def _buyer_exposure(
         policy_periods=tuple((p.start, p.end) for p in book.policy.periods),
         stop_ship_from=stop_ship_from,
         buyer_excluded=excluded in STATIC_EXCLUSIONS,
+        overdue_notification_days=book.terms.overdue_notification_days,
+        insolvency_notification_days=book.terms.insolvency_notification_days,
+        insolvency_published_on=insolvency_published_on,
+        notified_invoice_ids=notified,
+        extended_due_dates=extended or {},
     )
     lines: list[ExposureLine] = []
     for settlement in settlements.values():
@@ -262,6 +270,16 @@ def exposures_of_policy(
     for d in uow.ledger.disputes(policy.id):
         disputes.setdefault(d.buyer_id, []).append(d)
     stop_ship = uow.ledger.first_overdue_notifications(policy.id)
+    notified = uow.claims.accepted_invoice_ids(policy.id)
+    extended: dict[str, date] = {}
+    for extension in uow.claims.extensions_of(policy.id, None):  # in the order granted: the latest wins
+        extended[extension.invoice_id] = extension.new_due_date
+    published: dict[str, date] = {}
+    for started in uow.monitoring.clocks_of_organisation(policy.policyholder_id):
+        known = published.get(started.buyer_id)
+        published[started.buyer_id] = (
+            started.publication_date if known is None else min(known, started.publication_date)
+        )
     decisions: dict[str, list[LimitDecision]] = {}
     for decision in uow.limits.decisions_of_policy(policy.id):
         decisions.setdefault(decision.buyer_id, []).append(decision)
@@ -283,6 +301,9 @@ def exposures_of_policy(
             decisions.get(bid, []),
             stop_ship.get(bid),
             rates,
+            notified,
+            published.get(bid),
+            extended,
         )
         out.append((buyer, exposure))
     return PolicyExposure(policy.id, policy.number, policy.currency, on, book.terms, out, dict(invoices))

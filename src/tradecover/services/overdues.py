@@ -8,7 +8,7 @@ from datetime import date
 
 from tradecover.domain.buyers import Buyer
 from tradecover.domain.credit_limits import coverability
-from tradecover.domain.deadlines import local_date, policy_time_zone
+from tradecover.domain.deadlines import deadline_passed, local_date, notification_deadline, policy_time_zone
 from tradecover.domain.errors import InvalidInput, NotFound, RuleBroken
 from tradecover.domain.exposure import CoverConditions
 from tradecover.domain.monitoring import LegalEventKind
@@ -140,11 +140,13 @@ def declare_overdue(
             if item not in chosen:
                 chosen.append(item)
     else:
+        # Once the insolvency is published, invoices not yet due are notified too (within its 30 days).
+        published = publication is not None and publication <= on
         chosen = [
             item
             for item in items
             if item.open_gross_minor > 0
-            and effective_due_date(item.invoice, extensions) < on
+            and (published or effective_due_date(item.invoice, extensions) < on)
             and item.invoice.id not in accepted_before
         ]
     judged = tuple(
@@ -290,6 +292,23 @@ def extend_payment_term(
     extensions = uow.claims.extensions_of(policy.id, buyer.id)
     current = effective_due_date(item.invoice, extensions)
     _, terms = cover_conditions(uow, policy, buyer, on, None)
+    publication, _ = insolvency_dates(uow, buyer.id)
+    deadline = notification_deadline(
+        issue_date=item.invoice.issue_date,
+        due_date=current,
+        max_credit_period_days=terms.max_credit_period_days,
+        overdue_notification_days=terms.overdue_notification_days,
+        insolvency_publication_date=publication,
+        insolvency_notification_days=terms.insolvency_notification_days,
+    )
+    if deadline_passed(deadline, on):
+        raise RuleBroken(
+            f"the invoice's notification deadline {deadline} has passed: its cover is lost, an extension cannot "
+            "restore it",
+            code="overdue.extension_after_deadline",
+            field="new_due_date",
+            context={"deadline": deadline.isoformat()},
+        )
     within = check_extension(
         item.invoice, new_due_date, max_extension_days=terms.max_extension_days, current_due_date=current
     )

@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from tradecover.domain.claims import ClaimRecovery, ClaimStatus, SettlementStatus, paired
+from tradecover.domain.claims import Claim, ClaimRecovery, ClaimStatus, SettlementStatus, paired
 from tradecover.domain.indemnity import share_recovery
 from tradecover.domain.money import Money
 from tradecover.domain.periods import Clock
+from tradecover.domain.policies import Policy
 from tradecover.services.authorization import Actor
-from tradecover.services.claims import INSURER_ACCOUNT, claim_of_buyer, insured_account
+from tradecover.services.claims import INSURER_ACCOUNT, claim_invoices, claim_of_buyer, insured_account
 from tradecover.services.ports import UnitOfWork
 from tradecover.services.recording import new_id, record
 
@@ -32,8 +33,10 @@ def apply_recovery(
     received_on: date,
     source: str,
     reference: str,
+    payment_id: str | None = None,
 ) -> SharedRecovery | None:
-    """Share cash the buyer paid (already on the ledger) with the insurer when a claim on it was settled.
+    """Share cash the buyer paid (the ledger payment ``payment_id``) with the insurer when a claim on it was
+    settled.
 
     Before settlement nothing more is needed: the ledger payment settles the oldest invoices and so
     reduces the loss. After settlement the insurer takes recovery × indemnity ÷ loss (it is subrogated for
@@ -51,8 +54,17 @@ def apply_recovery(
     assert policy is not None
     if amount.currency != settlement.indemnity.currency:
         raise ValueError("recoveries are in the policy currency")
+    reduced = None if payment_id is None else _reduced_loss(uow, claim, policy, payment_id)
+    if reduced is not None and not reduced.is_positive():
+        return None  # the cash paid debts outside the claim: nothing of the indemnified loss was recovered
     already = sum((r.insurer_share for r in uow.claims.recoveries_of(claim.id)), Money.zero(amount.currency))
-    shares = share_recovery(amount, indemnity=settlement.indemnity, loss=settlement.loss, insurer_recovered=already)
+    shares = share_recovery(
+        amount,
+        indemnity=settlement.indemnity,
+        loss=settlement.loss,
+        insurer_recovered=already,
+        recovered_on_loss=reduced,
+    )
     at = clock.now()
     recovery = ClaimRecovery(
         id=new_id(),
@@ -100,3 +112,12 @@ def apply_recovery(
         reason=shares.rule,
     )
     return SharedRecovery(recovery, claim.reference)
+
+
+def _reduced_loss(uow: UnitOfWork, claim: Claim, policy: Policy, payment_id: str) -> Money:
+    """How much the payment reduced what remains unpaid of the claim's invoices, excluding VAT."""
+    notifications = uow.claims.notifications_of(policy.id, claim.buyer_id)
+    after, _ = claim_invoices(uow, claim, policy, date.max, notifications)
+    before, _ = claim_invoices(uow, claim, policy, date.max, notifications, excluding_payment=payment_id)
+    zero = Money.zero(policy.currency)
+    return sum((i.unpaid_excl_vat for i in before), zero) - sum((i.unpaid_excl_vat for i in after), zero)

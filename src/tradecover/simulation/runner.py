@@ -546,6 +546,8 @@ class _World:
         result: dict[str, Any] = {"status": outcome.status}
         if outcome.code is not None:
             result["code"] = outcome.code
+        if outcome.message is not None:
+            result["message"] = outcome.message
         if outcome.missing:
             result["missing_documents"] = [m.value for m in outcome.missing]
         c = outcome.computation
@@ -569,7 +571,10 @@ class _World:
                         }
                         for line in i.lines
                     ],
-                    "payees": [{"name": p.name, "role": p.role, "amount": p.amount.quantize_str()} for p in i.payees],
+                    "payees": [
+                        {"name": p.name, "role": p.role, "amount": p.amount.quantize_str()}
+                        for p in (i.payees if outcome.status == "settled" else ())
+                    ],
                 }
             )
             if outcome.status == "settled":
@@ -726,7 +731,8 @@ class _World:
             for policy_key, policy_id in self.policy_ids.items():
                 for buyer_key, buyer_id in self.buyer_ids.items():
                     for claim in uow.claims.claims_of(policy_id, buyer_id):
-                        settled = [s for s in uow.claims.settlements_of(claim.id) if s.status.value == "settled"]
+                        computed = uow.claims.settlements_of(claim.id)
+                        settled = [s for s in computed if s.status.value == "settled"]
                         recoveries = uow.claims.recoveries_of(claim.id)
                         zero = Money.zero(self.currency)
                         entry: dict[str, Any] = {
@@ -739,9 +745,9 @@ class _World:
                             "recovered_amount": sum((r.amount for r in recoveries), zero).quantize_str(),
                             "insurer_recovered_amount": sum((r.insurer_share for r in recoveries), zero).quantize_str(),
                         }
-                        if settled:
-                            entry["loss_amount"] = settled[-1].loss.quantize_str()
-                            entry["covered_loss_amount"] = settled[-1].covered_loss.quantize_str()
+                        if computed:
+                            entry["loss_amount"] = computed[-1].loss.quantize_str()
+                            entry["covered_loss_amount"] = computed[-1].covered_loss.quantize_str()
                         if self.scenario.uses_policies:
                             entry["policy"] = policies.get(claim.policy_id, policy_key)
                         out.append(entry)

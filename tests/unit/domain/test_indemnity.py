@@ -295,6 +295,17 @@ def test_deliveries_after_a_cancellation_are_not_in_the_covered_loss() -> None:
     assert (result.loss, result.covered_loss, result.indemnity) == (eur(35_000), eur(20_000), eur(18_000))
 
 
+def test_an_increase_after_the_invoices_fell_overdue_does_not_raise_the_covered_loss() -> None:
+    # Limit 20,000 from 1 January; F-1 delivered 1 Feb, due 2 April, 35,000 unpaid; limit raised to 50,000 on
+    # 1 May, when F-1 was already overdue: it stays covered by the former 20,000 only (DOMAIN.md §5).
+    periods = limit((JAN, 20_000), (date(2026, 5, 1), 50_000))
+    result = compute_indemnity([unpaid("F-1", date(2026, 2, 1), 35_000)], periods, terms())
+    assert (result.loss, result.covered_loss, result.indemnity) == (eur(35_000), eur(20_000), eur(18_000))
+    # Raised on 1 March, before F-1 fell due, the new amount covers it: min(35,000, 50,000) = 35,000.
+    earlier = limit((JAN, 20_000), (date(2026, 3, 1), 50_000))
+    assert compute_indemnity([unpaid("F-1", date(2026, 2, 1), 35_000)], earlier, terms()).covered_loss == eur(35_000)
+
+
 def test_the_covered_loss_counts_what_remains_unpaid_not_the_invoiced_amount() -> None:
     # 80,000 invoiced, 45,000 paid: 35,000 unpaid fits the 50,000 limit in full.
     claim = [unpaid("F-1", date(2026, 2, 1), 80_000, paid=45_000)]
@@ -614,7 +625,7 @@ def _sum(moneys: Sequence[Money | None]) -> Money:
 
 
 @given(claims(), limit_histories(), policy_terms())
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 def test_indemnity_stays_between_zero_and_the_covered_loss_at_the_rate_and_the_remaining_liability(
     claim: list[ClaimInvoice], periods: list[LimitPeriod], t: IndemnityTerms
 ) -> None:
@@ -638,7 +649,7 @@ def test_indemnity_stays_between_zero_and_the_covered_loss_at_the_rate_and_the_r
 
 
 @given(claims(), limit_histories(), policy_terms())
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 def test_the_statement_lines_add_up(claim: list[ClaimInvoice], periods: list[LimitPeriod], t: IndemnityTerms) -> None:
     result = compute_indemnity(claim, periods, t)
     lines = {line.code: line.amount for line in result.lines}
@@ -664,7 +675,7 @@ def test_the_statement_lines_add_up(claim: list[ClaimInvoice], periods: list[Lim
 
 
 @given(claims(), limit_histories(), policy_terms())
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 def test_payees_sum_exactly_to_the_indemnity(
     claim: list[ClaimInvoice], periods: list[LimitPeriod], t: IndemnityTerms
 ) -> None:
@@ -677,7 +688,7 @@ def test_payees_sum_exactly_to_the_indemnity(
 
 
 @given(st.lists(st.tuples(claims(), limit_histories()), min_size=1, max_size=4), policy_terms())
-@settings(max_examples=75, deadline=None)
+@settings(max_examples=40, deadline=None)
 def test_claims_of_one_year_never_exceed_the_aggregate_deductible_nor_the_maximum_liability(
     year: list[tuple[list[ClaimInvoice], list[LimitPeriod]]], t: IndemnityTerms
 ) -> None:
@@ -699,7 +710,7 @@ def test_claims_of_one_year_never_exceed_the_aggregate_deductible_nor_the_maximu
     st.integers(0, 100),
     st.lists(st.integers(0, 5_000_000), max_size=6),
 )
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 def test_recovery_shares_sum_exactly_and_the_insurer_never_recovers_more_than_the_indemnity(
     loss_minor: int, indemnity_percent: int, recoveries: list[int]
 ) -> None:
