@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from fastapi.testclient import TestClient
@@ -448,6 +448,20 @@ def claimable_buyer(container: Container, world: World, side: str) -> tuple[str,
             uow, clock, admin, identifiers=[("siren", siren)], legal_name=f"Claimable {siren}", country="FR",
             organisation_id=holder,
         )  # fmt: skip
+    with container.uow() as uow:
+        uow.buyers.record_grade(
+            GradeRecord(buyer.id, 4, Decimal("0.003"), {"test": 0.0}, "test", str(uuid.uuid4()), 1, clock.now(), None)
+        )
+        uow.commit()
+        credit_limits.set_capacity(uow, clock, admin, buyer.id, amount="1000000", reason="test world")
+    # The limit is granted before the invoice (a limit leaves out deliveries already overdue on its date).
+    today = clock.now()
+    clock.set(datetime(2026, 1, 2, 10, 0, tzinfo=UTC))  # type: ignore[attr-defined]
+    try:
+        with container.uow() as uow:
+            credit_limits.request_limit(uow, clock, admin, policy_id=policy_id, buyer_id=buyer.id, amount="20000")
+    finally:
+        clock.set(today)  # type: ignore[attr-defined]
     number = f"CL-{siren}"
     with container.uow() as uow:
         ledger.record_invoice(

@@ -20,7 +20,7 @@ from typing import Any
 
 import pypdfium2 as pdfium
 import pytest
-from api_world import World, build_world, login
+from api_world import PASSWORD, World, build_world, login
 from fastapi.testclient import TestClient
 from httpx import Response
 from PIL import ImageChops
@@ -73,7 +73,7 @@ def world(container: Container, clock: FixedClock) -> World:
         second = accounts.create_user(
             uow, clock, system_actor(built.insurer_id), organisation_id=built.insurer_id,
             email="second_handler@example.fr", full_name="Second Handler", role=Role.CLAIMS_HANDLER,
-            password="correct horse battery",
+            password=PASSWORD,
         )  # fmt: skip
     built.emails["second_handler"] = "second_handler@example.fr"
     built.user_ids["second_handler"] = second.id
@@ -402,7 +402,7 @@ def test_from_overdue_invoices_to_a_shared_recovery(api: Api, world: World, tmp_
     assert download.status_code == 200, download.text
     assert download.content == PDF
     assert download.headers["x-content-type-options"] == "nosniff"
-    assert download.headers["content-disposition"] == 'attachment; filename="invoices.pdf"'
+    assert download.headers["content-disposition"] == "attachment; filename=\"invoices.pdf\"; filename*=UTF-8''invoices.pdf"
     assert download.headers["content-type"].startswith("application/pdf")
     assert_problem(api.get(f"/claims/{claim_id}/documents/{filed['id']}", "insured_user_b"), 404, "claim.not_found")
     api.ok(api.upload("insured_user", claim_id, "proof_of_delivery", "C:\\scans\\cmr.png", PNG, "image/png"), 201)
@@ -655,3 +655,18 @@ def test_a_payment_term_extension_beyond_the_allowance_loses_the_cover(api: Api,
     }
     assert_problem(extend("E-3", "2026-04-01"), 422, "overdue.extension_after_notification", "invoice_number")
     assert len(api.ok(api.get(url, "insured_user"))) == 2
+
+
+def test_a_document_named_outside_latin_1_is_downloaded(api: Api, world: World, container: Container) -> None:
+    policy, buyer = world.policy_b, world.buyer_b
+    api.invoice("insured_user_b", policy, buyer, "B-1", date(2026, 1, 20), date(2026, 2, 19), "8000.00", "1600.00")
+    insolvency(container, buyer, date(2026, 3, 2), date(2026, 3, 10))
+    api.ok(api.notify("insured_user_b", policy, buyer), 201)
+    claim = api.ok(api.post("/claims", "insured_user_b", {"policy_id": policy, "buyer_id": buyer}), 201)
+    name = "relevé – œuvre 12 €.pdf"
+    filed = api.ok(api.upload("insured_user_b", claim["id"], "other", name, PDF, "application/pdf"), 201)
+    assert filed["filename"] == name
+    download = api.get(f"/claims/{claim['id']}/documents/{filed['id']}", "insured_user_b")
+    assert download.status_code == 200, download.text
+    assert download.content == PDF
+    assert download.headers["content-disposition"].startswith("attachment")

@@ -25,7 +25,7 @@ from tradecover.domain.claims import Claim, ClaimCause, ClaimStatus, DocumentKin
 from tradecover.domain.collection import CollectionCase, Receipt
 from tradecover.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RuleBroken
 from tradecover.domain.money import Money
-from tradecover.domain.monitoring import GradeRecord
+from tradecover.domain.monitoring import GradeRecord, LegalEvent, LegalEventKind
 from tradecover.domain.overdues import NotificationStatus
 from tradecover.domain.parties import OrganisationKind, Role
 from tradecover.domain.periods import FixedClock
@@ -886,11 +886,14 @@ def test_a_recovery_between_the_computation_and_its_approval_is_not_lost(world: 
     world.on(DATE_OF_LOSS + timedelta(days=1))
     world.receive(case.id, "1200.00", world.clock.today())
     world.on(DATE_OF_LOSS + timedelta(days=2))
+    stale: Conflict | None = None
     try:
         outcome = world.do(
             claims.approve_settlement, world.clock, world.second_handler, claim.id, approve=True, reason="ok"
         )
-    except Conflict as stale:  # the ledger changed: computing again counts the recovery in the loss
+    except Conflict as error:
+        stale = error
+    if stale is not None:  # the ledger changed: computing again counts the recovery in the loss
         assert stale.code == "claim.settlement_stale"
         return
     # Or the indemnity computed before it is paid, and the recovery is shared as one received after it.
@@ -913,3 +916,83 @@ def test_notifications_listed_by_buyer_are_counted_by_buyer(world: World) -> Non
             overdues.list_notifications, world.insured_a, policy_id=world.policy_a, buyer_id=first, page=page
         )
         assert ([n.buyer_id for n in found], total) == ([first], 1)
+
+
+# ============================================================================ more rules
+
+
+def test_an_insolvency_claim_opens_at_once_and_its_notification_covers_invoices_not_yet_due(world: World) -> None:
+    buyer = world.buyer()
+    world.invoice(buyer, "I-1", date(2026, 1, 20), "6000.00", "1200.00")  # due 19 February
+    world.invoice(buyer, "I-2", date(2026, 3, 2), "2000.00", "400.00", due=date(2026, 4, 30))  # not due yet
+    with world.container.uow() as uow:
+        uow.monitoring.add_legal_event(
+            LegalEvent(
+                str(uuid.uuid4()), buyer, LegalEventKind.LIQUIDATION, "Jugement de liquidation judiciaire",
+                date(2026, 3, 5), date(2026, 3, 12), "bodacc", "test-1", None, world.clock.now(),
+            )
+        )  # fmt: skip
+        uow.commit()
+    # Published on 12 March: every invoice is to be notified by 11 April, those not yet due included.
+    result = world.notify(buyer)
+    assert {j.invoice.number: (j.verdict.value, j.deadline) for j in result.judged} == {
+        "I-1": ("accepted", date(2026, 4, 11)),
+        "I-2": ("accepted", date(2026, 4, 11)),
+    }
+    claim = world.file(buyer)  # no waiting period: the judgment makes the loss
+    assert (claim.cause, claim.date_of_loss) == (ClaimCause.INSOLVENCY, date(2026, 3, 5))
+    world.complete(claim)
+    assert DocumentKind.ADMINISTRATOR_CLAIM_FILING in required_documents(claim.cause)
+    outcome = world.settle(claim.id)
+    assert outcome.status == "settled"
+    assert line_amounts(outcome) == {
+        "invoices_unpaid": "8000.00",
+        "loss": "8000.00",
+        "covered_loss": "8000.00",
+        "indemnity_rate": "7200.00",
+        "indemnity": "7200.00",
+    }
+
+
+def test_a_delivery_after_the_notification_is_refused_in_a_later_one_and_left_out_of_the_claim(world: World) -> None:
+    buyer = world.buyer()
+    world.invoice(buyer, "S-1", date(2026, 1, 10), "2000.00", "400.00")
+    world.notify(buyer)
+    world.on(date(2026, 3, 20))
+    world.invoice(buyer, "S-2", date(2026, 3, 20), "1500.00", "300.00", due=date(2026, 4, 19))  # after stop-ship
+    world.on(date(2026, 5, 1))
+    later = world.notify(buyer)
+    [judged] = later.judged
+    assert (judged.invoice.number, judged.refusal and judged.refusal.value, judged.detail) == (
+        "S-2",
+        "overdue.not_covered",
+        "delivered_after_overdue_notification",
+    )
+    world.on(DATE_OF_LOSS)
+    claim = world.file(buyer)
+    world.complete(claim)
+    outcome = world.settle(claim.id)
+    assert outcome.computation is not None
+    assert [i.number for i in outcome.computation.invoices] == ["S-1"]
+    assert outcome.settlement is not None
+    assert outcome.settlement.indemnity == eur("1800.00")
+
+
+def test_a_loss_below_the_non_qualifying_amount_is_refused_and_pays_nothing(world: World) -> None:
+    buyer = world.buyer()
+    world.invoice(buyer, "Q-1", date(2026, 1, 10), "900.00", "180.00")
+    claim = world.claimed(buyer)
+    outcome = world.settle(claim.id)
+    assert (outcome.status, outcome.code) == ("refused", "claim.non_qualifying_loss")
+    assert line_amounts(outcome) == {
+        "invoices_unpaid": "900.00",
+        "loss": "900.00",
+        "covered_loss": "900.00",
+        "non_qualifying_loss": None,
+        "indemnity": "0.00",
+    }
+    view = world.view(claim.id)
+    assert view.claim.status is ClaimStatus.REFUSED
+    assert [s.status.value for s in view.settlements] == ["refused"]
+    assert view.movements == []
+    world.refused(RuleBroken, "claim.not_settleable", lambda: world.settle(claim.id))

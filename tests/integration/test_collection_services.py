@@ -397,6 +397,39 @@ def test_cash_received_goes_to_the_ledger_and_to_the_oldest_debts_with_a_commiss
     assert view.receipts == [receipt]
 
 
+def test_what_the_buyer_paid_the_insured_directly_is_no_longer_due_on_the_case(world: World) -> None:
+    case = world.open("F-1", "F-2", "F-3")  # 2,800 handed over
+    world.do(
+        ledger.record_payment, world.clock, world.insured_a, policy_id=world.policy_a, buyer_id=world.buyer,
+        amount=eur("1500.00"), received_on=date(2026, 3, 12), reference="VIR-DIRECT",
+    )  # fmt: skip
+    view = world.read(collection.case_view, world.collector, case.id)
+    assert view.balance.received == eur(0)
+    assert view.balance.settled_otherwise == eur("1500.00")
+    assert view.balance.remaining == eur("1300.00")
+    assert view.balance.remaining_by_debt == {  # the ledger settled the oldest first
+        world.invoices["F-1"].id: eur(0),
+        world.invoices["F-2"].id: eur("300.00"),
+        world.invoices["F-3"].id: eur("1000.00"),
+    }
+    before = world.count("ledger_payments")
+    raises(
+        RuleBroken,
+        "collection.receipt_exceeds_debt",
+        lambda: world.do(
+            collection.receive_payment, world.clock, world.collector, case_id=case.id, amount=eur("1300.01"),
+            received_on=TODAY,
+        ),
+    )  # fmt: skip
+    assert world.count("ledger_payments") == before
+    [(debt, penalty)] = world.read(collection.penalties_of_case, world.collector, case.id, TODAY)[:1]
+    assert (debt.number, penalty.amount) == ("F-2", eur("300.00"))
+    closed = world.do(
+        collection.close_case, world.clock, world.collector, case_id=case.id, outcome="partly_paid", on=TODAY
+    )
+    assert closed.outcome is ClosureOutcome.PARTLY_PAID
+
+
 def test_a_receipt_without_reference_is_its_own_ledger_payment(world: World) -> None:
     case = world.open("F-1")
     for _ in range(2):  # the same amount on the same day, twice: two payments

@@ -75,7 +75,9 @@ class DebtOut(BaseModel):
     due_date: date
     amount_incl_vat: MoneyBody
     unpaid_at_hand_over: MoneyBody
-    remaining: MoneyBody = Field(description="after the receipts allocated to it, incl. VAT")
+    remaining: MoneyBody = Field(
+        description="after the receipts allocated to it and what the ledger shows paid since, incl. VAT"
+    )
     guaranteed: bool = Field(description="covered and notified in time: collected free of commission")
     notification_id: str | None
 
@@ -198,6 +200,9 @@ class BalanceOut(BaseModel):
     received_non_guaranteed: MoneyBody
     commission: MoneyBody
     costs: MoneyBody
+    settled_otherwise: MoneyBody = Field(
+        description="settled since the hand-over by the buyer's own payments to the insured, or credit notes"
+    )
 
     @classmethod
     def of(cls, b: CaseBalance) -> BalanceOut:
@@ -211,6 +216,7 @@ class BalanceOut(BaseModel):
             received_non_guaranteed=MoneyBody.of(b.received_non_guaranteed),
             commission=MoneyBody.of(b.commission),
             costs=MoneyBody.of(b.costs),
+            settled_otherwise=MoneyBody.of(b.settled_otherwise),
         )
 
 

@@ -112,6 +112,7 @@ def register(app: typer.Typer, container_factory: Any) -> None:
                 "remaining_non_guaranteed": b.remaining_non_guaranteed.quantize_str(),
                 "commission": b.commission.quantize_str(),
                 "costs": b.costs.quantize_str(),
+                "settled_otherwise": b.settled_otherwise.quantize_str(),
             },
             "debts": [
                 {

@@ -192,13 +192,37 @@ class Allocation:
     commission_amount: Money  # rate × non-guaranteed part, half-up to the cent; the insurer's
 
 
-def remaining_by_debt(debts: Sequence[CaseDebt], allocated: Mapping[str, Money] | None = None) -> dict[str, Money]:
-    """What remains due on each debt: its unpaid amount at hand-over less what receipts allocated to it."""
+def allocated_by_debt(receipts: Sequence[Receipt]) -> dict[str, Money]:
+    """What the case's receipts allocated to each debt, by invoice id."""
+    out: dict[str, Money] = {}
+    for receipt in receipts:
+        for line in receipt.lines:
+            earlier = out.get(line.invoice_id)
+            out[line.invoice_id] = line.amount if earlier is None else earlier + line.amount
+    return out
+
+
+def remaining_by_debt(
+    debts: Sequence[CaseDebt],
+    allocated: Mapping[str, Money] | None = None,
+    *,
+    open_on_ledger: Mapping[str, Money] | None = None,
+) -> dict[str, Money]:
+    """What remains due on each debt, by invoice id.
+
+    Its unpaid amount at hand-over less what the case's receipts allocated to it; and, given what the
+    ledger says is still open on each invoice (``open_on_ledger``, after the buyer's own payments and
+    credit notes), no more than that: cash the insured received directly settles the debt too.
+    """
     allocated = allocated or {}
     out: dict[str, Money] = {}
     for debt in debts:
         paid = allocated.get(debt.invoice_id)
-        out[debt.invoice_id] = debt.unpaid_amount if paid is None else debt.unpaid_amount - paid
+        left = debt.unpaid_amount if paid is None else debt.unpaid_amount - paid
+        if open_on_ledger is not None:
+            on_ledger = open_on_ledger.get(debt.invoice_id, Money.zero(debt.currency))
+            left = Money.max_of(Money.min_of(left, on_ledger), Money.zero(debt.currency))
+        out[debt.invoice_id] = left
     return out
 
 
@@ -211,13 +235,14 @@ def allocate_receipt(
     debts: Sequence[CaseDebt],
     amount: Money,
     *,
-    allocated: Mapping[str, Money] | None = None,
+    remaining: Mapping[str, Money] | None = None,
     commission_rate: Decimal = DEFAULT_COMMISSION_RATE,
 ) -> Allocation:
     """Allocate cash received from the buyer to the debts, oldest first (issue date, due date, number).
 
-    ``allocated``: what earlier receipts already allocated to each debt (by invoice id). A receipt
-    larger than what remains due on the case is refused: the buyer owes the case no more.
+    ``remaining``: what remains due on each debt (by invoice id, see :func:`remaining_by_debt`);
+    by default, the unpaid amounts at hand-over. A receipt larger than what remains due on the case
+    is refused: the buyer owes the case no more.
     """
     check_commission_rate(commission_rate)
     if not amount.is_positive() or amount.round() != amount:
@@ -226,7 +251,7 @@ def allocate_receipt(
             code="collection.bad_amount",
             field="amount",
         )
-    remaining = remaining_by_debt(debts, allocated)
+    remaining = dict(remaining) if remaining is not None else remaining_by_debt(debts)
     currency = debts[0].currency if debts else amount.currency
     if amount.currency != currency:
         raise InvalidInput(
@@ -439,21 +464,26 @@ class CaseBalance:
     commission: Money
     costs: Money
     remaining_by_debt: Mapping[str, Money]
+    settled_otherwise: Money  # by the buyer's own payments to the insured, or credit notes, since hand-over
 
 
-def case_balance(case: CollectionCase, receipts: Sequence[Receipt], costs: Sequence[CaseCost]) -> CaseBalance:
+def case_balance(
+    case: CollectionCase,
+    receipts: Sequence[Receipt],
+    costs: Sequence[CaseCost],
+    *,
+    open_on_ledger: Mapping[str, Money] | None = None,
+) -> CaseBalance:
+    """Where the case stands; ``open_on_ledger`` as in :func:`remaining_by_debt`."""
     cur = case.currency
     zero = Money.zero(cur)
-    allocated: dict[str, Money] = {}
     received = received_g = received_n = commission = zero
     for receipt in receipts:
         received = received + receipt.amount
         received_g = received_g + receipt.guaranteed_amount
         received_n = received_n + receipt.non_guaranteed_amount
         commission = commission + receipt.commission_amount
-        for line in receipt.lines:
-            allocated[line.invoice_id] = allocated.get(line.invoice_id, zero) + line.amount
-    remaining = remaining_by_debt(case.debts, allocated)
+    remaining = remaining_by_debt(case.debts, allocated_by_debt(receipts), open_on_ledger=open_on_ledger)
     handed = left = left_g = left_n = zero
     for debt in case.debts:
         handed = handed + debt.unpaid_amount
@@ -477,4 +507,5 @@ def case_balance(case: CollectionCase, receipts: Sequence[Receipt], costs: Seque
         commission=commission,
         costs=spent,
         remaining_by_debt=remaining,
+        settled_otherwise=handed - received - left,
     )

@@ -184,11 +184,13 @@ class ClaimsRepository:
         return None if row is None else self._with_lines([row])[0]
 
     def notifications_of_policies(
-        self, policy_ids: Sequence[str] | None, *, offset: int, limit: int
+        self, policy_ids: Sequence[str] | None, *, buyer_id: str | None = None, offset: int, limit: int
     ) -> tuple[list[OverdueNotification], int]:
         q = select(t.OverdueNotificationRow)
         if policy_ids is not None:
             q = q.where(t.OverdueNotificationRow.policy_id.in_(list(policy_ids)))
+        if buyer_id is not None:
+            q = q.where(t.OverdueNotificationRow.buyer_id == buyer_id)
         total = int(self.session.scalar(select(func.count()).select_from(q.subquery())) or 0)
         q = q.order_by(t.OverdueNotificationRow.recorded_at.desc(), t.OverdueNotificationRow.id)
         return self._with_lines(list(self.session.scalars(q.limit(limit).offset(offset)))), total

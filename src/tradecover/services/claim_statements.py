@@ -60,7 +60,7 @@ def settlement_statement_pdf(
         data: dict[str, Any] = dict(latest.statement)
         status = latest.status.value
         if latest.status is SettlementStatus.SETTLED and latest.approved_by:
-            approvals = (latest.computed_by, latest.approved_by)
+            approvals = (_person(uow, latest.computed_by), _person(uow, latest.approved_by))
         statement_date = latest.computed_on
     else:
         on = policy_today(uow, clock, policy)
@@ -141,3 +141,13 @@ def recovery_statement_pdf(
 
 def _date(value: Any) -> date:
     return date.fromisoformat(str(value))
+
+
+def _person(uow: UnitOfWork, label: str) -> str:
+    """The name of the user an audit label (``user:<id> via …``) names; the label itself otherwise."""
+    head = label.split(" ", 1)[0]
+    if head.startswith("user:"):
+        user = uow.users.get(head.removeprefix("user:"))
+        if user is not None:
+            return user.full_name
+    return label

@@ -596,8 +596,9 @@ def approve_settlement(
         )
         _move(uow, clock, actor, claim, policy, ClaimStatus.COMPLETE, reason)
         return SettlementOutcome(claim, settlement, None, "withdrawn")
-    c = compute(uow, claim, policy, settlement.computed_on)
-    if c.indemnity.indemnity != settlement.indemnity:
+    # Recomputed as of today: a payment or recovery received since the computation changes the loss.
+    c = compute(uow, claim, policy, policy_today(uow, clock, policy))
+    if c.indemnity.indemnity != settlement.indemnity or c.indemnity.loss != settlement.loss:
         raise Conflict(
             "the ledger changed since the indemnity was computed: withdraw it and settle again",
             code="claim.settlement_stale",

@@ -83,6 +83,7 @@ __all__ = [
     "CostKind",
     "SentNotice",
     "add_base_rate",
+    "balance_of",
     "base_rate_table",
     "case_view",
     "close_case",
@@ -95,6 +96,7 @@ __all__ = [
     "list_base_rates",
     "list_cases",
     "open_case",
+    "open_on_ledger",
     "penalties_of_case",
     "receive_payment",
     "record_action",
@@ -416,18 +418,9 @@ def receive_payment(
                 context={"receipt_id": earlier.id},
             )
     receipts = uow.collection.receipts(case.id)
-    allocated: dict[str, Money] = {}
-    for earlier_receipt in receipts:
-        for line in earlier_receipt.lines:
-            allocated[line.invoice_id] = allocated.get(line.invoice_id, Money.zero(case.currency)) + line.amount
-    # What the ledger says is still unpaid bounds what can be collected: the buyer may have paid the insured
-    # directly, or a credit note may have reduced a debt, since the case opened.
-    for invoice_id, settled_minor in _settled_since_notification(uow, case).items():
-        settled = Money.from_minor(settled_minor, case.currency)
-        if settled > allocated.get(invoice_id, Money.zero(case.currency)):
-            allocated[invoice_id] = settled
+    balance = case_balance(case, receipts, [], open_on_ledger=open_on_ledger(uow, case))
     allocation = allocate_receipt(
-        case.debts, amount, allocated=allocated, commission_rate=case.commission_rate
+        case.debts, amount, remaining=balance.remaining_by_debt, commission_rate=case.commission_rate
     )  # raises before anything is written
     recorded = ledger.record_payment(
         uow,
@@ -481,8 +474,12 @@ def receive_payment(
     return receipt
 
 
-def _settled_since_notification(uow: UnitOfWork, case: CollectionCase) -> dict[str, int]:
-    """Per debt, how much of its unpaid amount at hand-over the ledger shows as settled since (minor units)."""
+def open_on_ledger(uow: UnitOfWork, case: CollectionCase) -> dict[str, Money]:
+    """What the ledger says is still unpaid on each of the case's invoices, including VAT.
+
+    It bounds what remains due on the case: since the hand-over the buyer may have paid the insured
+    directly, or a credit note may have reduced a debt (DOMAIN.md §6: cash settles the oldest invoices).
+    """
     invoices, payments = uow.ledger.entries(case.policy_id, [case.buyer_id])
     settlements = settle(
         invoices.get(case.buyer_id, []),
@@ -490,12 +487,17 @@ def _settled_since_notification(uow: UnitOfWork, case: CollectionCase) -> dict[s
         on=date.max,
         reversed_ids=uow.ledger.reversed_ids(case.policy_id),
     )
-    open_now = {item.invoice.id: item.open_gross_minor for s in settlements.values() for item in s.items}
+    wanted = {debt.invoice_id for debt in case.debts}
     return {
-        debt.invoice_id: max(debt.unpaid_amount.to_minor() - open_now.get(debt.invoice_id, 0), 0)
-        for debt in case.debts
-        if debt.unpaid_amount.currency == case.currency
+        item.invoice.id: item.open_gross for s in settlements.values() for item in s.items if item.invoice.id in wanted
     }
+
+
+def balance_of(uow: UnitOfWork, case: CollectionCase) -> CaseBalance:
+    """Where the case stands, with what the ledger says is still unpaid."""
+    return case_balance(
+        case, uow.collection.receipts(case.id), uow.collection.costs(case.id), open_on_ledger=open_on_ledger(uow, case)
+    )
 
 
 def close_case(
@@ -521,9 +523,9 @@ def close_case(
             code="collection.reason_required",
             field="reason",
         )
-    receipts = uow.collection.receipts(case.id)
-    balance = case_balance(case, receipts, uow.collection.costs(case.id))
-    check_outcome(closure, remaining=balance.remaining, received=balance.received)
+    balance = balance_of(uow, case)
+    # something was received: by the collector, or by the insured from the buyer since the hand-over
+    check_outcome(closure, remaining=balance.remaining, received=balance.received + balance.settled_otherwise)
     by = actor.audit_label(case.organisation_id)
     uow.collection.close_case(case.id, outcome=closure, on=on, reason=text, by=by, at=clock.now())
     record(
@@ -624,7 +626,8 @@ def case_view(uow: UnitOfWork, actor: Actor, case_id: str) -> CaseView:
             deadline=administrator_claim_filing_deadline(insolvency.publication_date, creditor_abroad=abroad),
             filed_on=min(filed) if filed else None,
         )
-    return CaseView(case, buyer, policy.number, actions, receipts, costs, case_balance(case, receipts, costs), filing)
+    balance = case_balance(case, receipts, costs, open_on_ledger=open_on_ledger(uow, case))
+    return CaseView(case, buyer, policy.number, actions, receipts, costs, balance, filing)
 
 
 # --- Late-payment penalties ----------------------------------------------------------------------------------
@@ -690,7 +693,7 @@ def _fixed_indemnity(uow: UnitOfWork, currency: str, on: date) -> Money | None:
 
 
 def _penalties(uow: UnitOfWork, case: CollectionCase, on: date) -> list[tuple[CaseDebt, Penalty]]:
-    balance = case_balance(case, uow.collection.receipts(case.id), [])
+    balance = balance_of(uow, case)
     table = base_rate_table(uow)
     indemnity = _fixed_indemnity(uow, case.currency, on)
     out: list[tuple[CaseDebt, Penalty]] = []

@@ -349,6 +349,14 @@ def record_payment(
         summary={"policy": policy.number, "buyer_id": buyer.id, "amount": str(payment.amount), "on": str(received_on)},
     )
     after_change(uow, clock, actor, policy, [buyer.id])
+    if source != "collection":  # the collection case shares its own receipts
+        from tradecover.services.recoveries import apply_recovery
+
+        # The buyer paying the insured after an indemnity is a recovery the insurer shares in.
+        apply_recovery(
+            uow, clock, actor, policy_id=policy.id, buyer_id=buyer.id, amount=payment.amount, received_on=received_on,
+            source="payment", reference=payment.id, payment_id=payment.id,
+        )  # fmt: skip
     return Recorded(payment, True)
 
 

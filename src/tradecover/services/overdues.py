@@ -362,10 +362,7 @@ def list_notifications(
         for organisation_id in sorted(visible):
             policies, _ = uow.policies.list_page(policyholder_ids=frozenset({organisation_id}), page=Page(limit=10_000))
             policy_ids.extend(p.id for p in policies)
-    found, total = uow.claims.notifications_of_policies(policy_ids, offset=page.offset, limit=page.limit)
-    if buyer_id is not None:
-        found = [n for n in found if n.buyer_id == buyer_id]
-    return found, total
+    return uow.claims.notifications_of_policies(policy_ids, buyer_id=buyer_id, offset=page.offset, limit=page.limit)
 
 
 def get_notification(uow: UnitOfWork, actor: Actor, notification_id: str) -> OverdueNotification:

@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from datetime import date
 
 from tradecover.domain.claims import Claim, ClaimRecovery, ClaimStatus, SettlementStatus, paired
+from tradecover.domain.errors import RuleBroken
 from tradecover.domain.indemnity import share_recovery
 from tradecover.domain.money import Money
 from tradecover.domain.periods import Clock
 from tradecover.domain.policies import Policy
 from tradecover.services.authorization import Actor
 from tradecover.services.claims import INSURER_ACCOUNT, claim_invoices, claim_of_buyer, insured_account
+from tradecover.services.exposure import RateBook
 from tradecover.services.ports import UnitOfWork
 from tradecover.services.recording import new_id, record
 
@@ -53,7 +55,17 @@ def apply_recovery(
     policy = uow.policies.get(policy_id)
     assert policy is not None
     if amount.currency != settlement.indemnity.currency:
-        raise ValueError("recoveries are in the policy currency")
+        converted = RateBook(uow, settlement.indemnity.currency, received_on).convert_minor(
+            amount.to_minor(), amount.currency
+        )
+        if converted is None:
+            raise RuleBroken(
+                f"no {amount.currency}/{settlement.indemnity.currency} rate on or before {received_on}: the "
+                f"recovery on claim {claim.reference} cannot be shared; record the exchange rate first",
+                code="recovery.no_exchange_rate",
+                context={"currency": amount.currency},
+            )
+        amount = Money.from_minor(converted, settlement.indemnity.currency)
     reduced = None if payment_id is None else _reduced_loss(uow, claim, policy, payment_id)
     if reduced is not None and not reduced.is_positive():
         return None  # the cash paid debts outside the claim: nothing of the indemnified loss was recovered

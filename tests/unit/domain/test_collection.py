@@ -176,8 +176,20 @@ def test_on_the_same_issue_and_due_dates_the_number_decides() -> None:
 
 def test_a_receipt_settles_what_earlier_receipts_left() -> None:
     debts = [debt("F1", date(2026, 1, 1), "100"), debt("F2", date(2026, 2, 1), "100")]
-    allocation = allocate_receipt(debts, eur("120"), allocated={"id-F1": eur("60")})
+    allocation = allocate_receipt(debts, eur("120"), remaining=remaining_by_debt(debts, {"id-F1": eur("60")}))
     assert [(line.number, line.amount) for line in allocation.lines] == [("F1", eur("40")), ("F2", eur("80"))]
+
+
+def test_what_remains_is_bounded_by_what_the_ledger_shows_unpaid() -> None:
+    """The buyer may pay the insured directly after the hand-over: the debt shrinks on the case too."""
+    debts = [debt("F1", date(2026, 1, 1), "100"), debt("F2", date(2026, 2, 1), "100")]
+    allocated = {"id-F1": eur("30")}
+    assert remaining_by_debt(debts, allocated) == {"id-F1": eur("70"), "id-F2": eur("100")}
+    on_ledger = {"id-F1": eur("70"), "id-F2": eur("40")}  # 60 paid to the insured on F2
+    assert remaining_by_debt(debts, allocated, open_on_ledger=on_ledger) == {"id-F1": eur("70"), "id-F2": eur("40")}
+    assert remaining_by_debt(debts, allocated, open_on_ledger={}) == {"id-F1": eur(0), "id-F2": eur(0)}
+    with raises(RuleBroken, "collection.receipt_exceeds_debt"):
+        allocate_receipt(debts, eur("110.01"), remaining=remaining_by_debt(debts, allocated, open_on_ledger=on_ledger))
 
 
 def test_the_commission_is_taken_only_on_non_guaranteed_debts() -> None:
@@ -216,7 +228,9 @@ def test_a_receipt_larger_than_the_debt_is_refused() -> None:
         allocate_receipt(debts, eur("150.01"))
     assert caught.value.field == "amount"
     with raises(RuleBroken, "collection.receipt_exceeds_debt"):
-        allocate_receipt(debts, eur("100.00"), allocated={"id-F1": eur("100.00"), "id-F2": eur("0.01")})
+        allocate_receipt(
+            debts, eur("100.00"), remaining=remaining_by_debt(debts, {"id-F1": eur("100.00"), "id-F2": eur("0.01")})
+        )
 
 
 @pytest.mark.parametrize("amount", ["0", "-1", "0.001"])
@@ -261,7 +275,7 @@ def test_allocations_and_commission_never_exceed_the_receipt_and_sum_exactly(
     case: tuple[list[CaseDebt], dict[str, Money], Money, Decimal],
 ) -> None:
     debts, allocated, amount, rate = case
-    allocation = allocate_receipt(debts, amount, allocated=allocated, commission_rate=rate)
+    allocation = allocate_receipt(debts, amount, remaining=remaining_by_debt(debts, allocated), commission_rate=rate)
     lines_total = sum((line.amount for line in allocation.lines), eur(0))
     assert lines_total == amount
     assert allocation.guaranteed_amount + allocation.non_guaranteed_amount == amount
@@ -285,7 +299,7 @@ def test_a_receipt_one_cent_above_what_remains_is_always_refused(
     debts, allocated, _, rate = case
     due = sum(remaining_by_debt(debts, allocated).values(), eur(0))
     with raises(RuleBroken, "collection.receipt_exceeds_debt"):
-        allocate_receipt(debts, due + eur("0.01"), allocated=allocated, commission_rate=rate)
+        allocate_receipt(debts, due + eur("0.01"), remaining=remaining_by_debt(debts, allocated), commission_rate=rate)
 
 
 # --- Closure -------------------------------------------------------------------------------------------------
@@ -353,6 +367,10 @@ def test_the_balance_splits_what_remains_and_what_was_received_between_guarantee
     assert balance.commission == eur("20.00")
     assert balance.costs == eur("80.00")
     assert balance.remaining_by_debt == {"id-F1": eur(0), "id-F2": eur("300.00")}
+    assert balance.settled_otherwise == eur(0)
+    # the buyer then paid the insured 100 on F2 directly
+    bounded = case_balance(case, [receipt], [cost], open_on_ledger={"id-F1": eur(0), "id-F2": eur("200.00")})
+    assert (bounded.remaining, bounded.settled_otherwise) == (eur("200.00"), eur("100.00"))
     assert receipt.lines == (
         AllocationLine("id-F1", "F1", eur("1000.00"), True),
         AllocationLine("id-F2", "F2", eur("200.00"), False),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
@@ -153,7 +154,7 @@ def download_document(container: ContainerDep, actor: ActorDep, claim_id: str, d
         content,
         media_type=document.content_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{document.filename}"',
+            "Content-Disposition": content_disposition("attachment", document.filename),
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "sandbox",
         },
@@ -203,9 +204,15 @@ def approve(container: ContainerDep, actor: ActorDep, claim_id: str, body: Appro
     )
 
 
+def content_disposition(kind: str, filename: str) -> str:
+    """RFC 6266: an ASCII fallback name, and the real one UTF-8 encoded (headers are Latin-1 on the wire)."""
+    fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in filename)
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 def _pdf(content: bytes, name: str) -> Response:
     return Response(
-        content, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}"'}
+        content, media_type="application/pdf", headers={"Content-Disposition": content_disposition("inline", name)}
     )
 
 
