@@ -239,7 +239,9 @@ def _open_collection(
             guaranteed=j.verdict is LineVerdict.ACCEPTED,
         )
         for j in judged
-        if j.refusal not in NOTHING_TO_NOTIFY
+        # A case collects in the policy currency: debts in another currency stay with the insured's own
+        # collection (they are still notified, and a claim converts them at the notification date's rate).
+        if j.refusal not in NOTHING_TO_NOTIFY and j.invoice.currency == policy.currency
     ]
     if not debts:
         return None
