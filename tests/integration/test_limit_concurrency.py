@@ -267,7 +267,7 @@ def test_concurrent_requests_never_exceed_a_buyers_capacity(
 ) -> None:
     postgres = container.engine.dialect.name == "postgresql"
     book = build_book(container, holders=20, buyer_count=50, capacity=Decimal("100000"), siren_seed=100_000)
-    requests, threads = (2_000, 32) if postgres else (400, 8)
+    requests, threads = (800, 16) if postgres else (400, 8)
     fired = plan(book, requests=requests, low=5_000, high=60_000, seed=20260315)
 
     storm = run_storm(wide_pool, book.actor, fired, threads=threads)

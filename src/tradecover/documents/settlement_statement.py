@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from tradecover.documents.pdf_layout import (
     MARGIN_X,
@@ -25,6 +26,7 @@ from tradecover.documents.pdf_layout import (
     check_language,
     format_amount,
     format_date,
+    format_number,
     one_line,
     render_paginated,
 )
@@ -71,6 +73,8 @@ class StatementLine:
     amount: Money | None
     #: Totals are printed in bold.
     emphasis: bool = False
+    #: The rule's figures by name (decimal strings), for the rule's French wording.
+    params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -214,6 +218,46 @@ _TEXT: dict[Language, dict[str, str]] = {
 }
 
 
+#: French wording of the rules, by line code; ``{name}`` takes the line's parameter, decimals formatted.
+RULES_FR: dict[str, str] = {
+    "invoices_unpaid": "{count} facture(s) déclarée(s) dans les délais et garanties",
+    "payments_before_settlement": "reçus avant le règlement, imputés sur les factures les plus anciennes ; "
+    "part HT au prorata de chaque facture",
+    "credit_notes": "émis avant le règlement, imputés sur les factures les plus anciennes ; "
+    "part HT au prorata de chaque facture",
+    "recoveries_before_settlement": "récupérées avant le règlement, imputées sur les factures les plus "
+    "anciennes ; part HT au prorata de chaque facture",
+    "loss": "reste impayé des factures déclarées",
+    "above_covered_exposure": "maximum sur les périodes de la limite de min(encours livré, limite en vigueur)",
+    "covered_loss": "règle de l'encours garanti appliquée à la perte",
+    "non_qualifying_loss": "perte garantie de {covered} inférieure au seuil de {threshold} : aucune indemnité",
+    "indemnity_rate": "{covered} × {rate} %, arrondi au centime le plus proche",
+    "aggregate_deductible": "{deductible} par an, dont {used} absorbés par les sinistres précédents ; "
+    "ce sinistre en absorbe {consumed}",
+    "deductible": "{deductible} par sinistre (l'indemnité n'est jamais négative)",
+    "max_liability": "plafond de l'année d'assurance {max_liability}, moins {paid} déjà indemnisés : "
+    "indemnité limitée à {remaining}",
+    "indemnity": "versée aux bénéficiaires ci-dessous",
+}
+
+
+def line_rule(line: StatementLine, language: Language) -> str:
+    """The rule of ``line`` in ``language``: the French wording of its code with its figures, else its own."""
+    template = RULES_FR.get(line.code) if language == "fr" else None
+    if template is None:
+        return line.rule
+    values: dict[str, str] = {}
+    for name, value in line.params:
+        try:
+            values[name] = format_number(Decimal(value), "fr", places=2 if "." in value else 0)
+        except ArithmeticError:
+            values[name] = value
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return line.rule
+
+
 def line_label(line: StatementLine, language: Language) -> str:
     """The label of ``line`` in ``language``: the French one of its code, else its own."""
     if language == "fr":
@@ -311,7 +355,7 @@ def _draw(pdf: PdfDocument, view: SettlementStatementView, lang: Language) -> No
     rows = [
         Row(
             (
-                Cell(line_label(line, lang), line.rule or None),
+                Cell(line_label(line, lang), line_rule(line, lang) or None),
                 "" if line.amount is None else amount(line.amount),
             ),
             bold=line.emphasis,

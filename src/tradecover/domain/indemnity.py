@@ -76,9 +76,10 @@ class IndemnityTerms:
 class StatementLine:
     code: str
     label: str
-    rule: str
+    rule: str  # in English; ``params`` are its figures, for the statement in another language
     amount: Money | None
     emphasis: bool = False
+    params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ def compute_indemnity(
             "Invoices accepted in the overdue notification, excl. VAT",
             f"{len(invoices)} invoice(s) notified in time and covered",
             original,
+            params=(("count", str(len(invoices))),),
         )
     )
     for code in (CREDIT_NOTES, PAYMENTS, RECOVERIES):
@@ -168,6 +170,7 @@ def compute_indemnity(
                 f"covered loss {covered.quantize_str()} is below the threshold "
                 f"{terms.non_qualifying_loss.quantize_str()}: no indemnity",
                 None,
+                params=(("covered", covered.quantize_str()), ("threshold", terms.non_qualifying_loss.quantize_str())),
             )
         )
         lines.append(StatementLine("indemnity", "Indemnity", "nothing is due", zero, True))
@@ -180,6 +183,7 @@ def compute_indemnity(
             "Covered loss × indemnity rate",
             f"{covered.quantize_str()} × {_pct(terms.indemnity_rate)}, rounded half-up to the cent",
             after_rate,
+            params=(("covered", covered.quantize_str()), ("rate", f"{(terms.indemnity_rate * 100).normalize():f}")),
         )
     )
     deductible_applied = zero
@@ -196,6 +200,11 @@ def compute_indemnity(
                     f"{terms.deductible.quantize_str()} a year, {terms.aggregate_deductible_used.quantize_str()} "
                     f"consumed by earlier claims; this claim consumes {consumed.quantize_str()}",
                     -consumed,
+                    params=(
+                        ("deductible", terms.deductible.quantize_str()),
+                        ("used", terms.aggregate_deductible_used.quantize_str()),
+                        ("consumed", consumed.quantize_str()),
+                    ),
                 )
             )
         else:
@@ -206,6 +215,7 @@ def compute_indemnity(
                     "Deductible per claim",
                     f"{terms.deductible.quantize_str()} per claim (the indemnity is never negative)",
                     -deductible_applied,
+                    params=(("deductible", terms.deductible.quantize_str()),),
                 )
             )
     indemnity = after_rate - deductible_applied
@@ -222,6 +232,11 @@ def compute_indemnity(
                     f"({terms.max_liability_rule}) less {terms.indemnities_of_year.quantize_str()} already "
                     f"indemnified: the indemnity is capped at {remaining_liability.quantize_str()}",
                     -(indemnity - remaining_liability),
+                    params=(
+                        ("max_liability", terms.max_liability.quantize_str()),
+                        ("paid", terms.indemnities_of_year.quantize_str()),
+                        ("remaining", remaining_liability.quantize_str()),
+                    ),
                 )
             )
             indemnity = remaining_liability

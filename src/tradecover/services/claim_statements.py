@@ -59,8 +59,10 @@ def settlement_statement_pdf(
         latest = settlements[-1]
         data: dict[str, Any] = dict(latest.statement)
         status = latest.status.value
-        if latest.status is SettlementStatus.SETTLED and latest.approved_by:
-            approvals = (_person(uow, latest.computed_by), _person(uow, latest.approved_by))
+        if latest.status is SettlementStatus.SETTLED:
+            approvals = (_person(uow, latest.computed_by),)
+            if latest.approved_by:
+                approvals += (_person(uow, latest.approved_by),)
         statement_date = latest.computed_on
     else:
         on = policy_today(uow, clock, policy)
@@ -96,6 +98,7 @@ def settlement_statement_pdf(
                 rule=line["rule"],
                 amount=None if line["amount"] is None else _money(line["amount"], cur),
                 emphasis=line["code"] in ("loss", "covered_loss", "indemnity"),
+                params=tuple(sorted((str(k), str(v)) for k, v in (line.get("params") or {}).items())),
             )
             for line in data["lines"]
         ),

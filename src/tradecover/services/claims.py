@@ -398,6 +398,7 @@ def statement_json(c: Computation, status: str) -> dict[str, Any]:
                 "code": line.code,
                 "label": line.label,
                 "rule": line.rule,
+                "params": dict(line.params),
                 "amount": None if line.amount is None else line.amount.quantize_str(),
             }
             for line in i.lines
