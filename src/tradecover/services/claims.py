@@ -346,13 +346,13 @@ def compute(uow: UnitOfWork, claim: Claim, policy: Policy, on: date) -> Computat
     notifications = _notifications(uow, policy.id, claim.buyer_id)
     event = _loss_event(uow, policy, claim.buyer_id, notifications)
     year = policy.period_on(event.date_of_loss) or policy.periods[-1]
-    terms = book_of(uow, policy, event.date_of_loss).terms
+    book = book_of(uow, policy, event.date_of_loss)
+    terms = book.terms
     buyer = uow.buyers.get(claim.buyer_id)
     assert buyer is not None
     invoices, notified = claim_invoices(uow, claim, policy, on, notifications)
     history: list[LimitDecision] = uow.limits.history(policy.id, claim.buyer_id)
     all_invoices, payments = uow.ledger.entries(policy.id, [claim.buyer_id])
-    book = book_of(uow, policy, event.date_of_loss)
     periods, _ = cover_periods(
         book,
         buyer,
