@@ -23,7 +23,7 @@ from tradecover.domain.parties import (
     Role,
     User,
 )
-from tradecover.domain.policies import Policy, TermsVersion
+from tradecover.domain.policies import NoticeParty, Policy, TerminationNotice, TermsVersion, status_on
 from tradecover.domain.receco import ReasonCode, RequestType, ResponseType, label
 
 DecimalText = Annotated[
@@ -291,6 +291,45 @@ class RenewalIn(Strict):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 
+class TerminationNoticeIn(Strict):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    given_by: NoticeParty | None = Field(
+        default=None, description="insured or insurer; default: insured, or insurer for the insurer's staff"
+    )
+    given_on: date | None = Field(
+        default=None, description="default today; only the insurer's staff record a letter received earlier"
+    )
+
+
+class TerminationIn(Strict):
+    effective_date: date = Field(description="first day with no cover for new deliveries")
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class TerminationNoticeOut(BaseModel):
+    given_by: str
+    given_on: date
+    reason: str
+    deadline: date = Field(description="last day on which notice ended the period it was given in")
+    in_time: bool
+    outcome: str = Field(description="ends_at_period_end, or renewed_once_more (late notice)")
+    effective_date: date = Field(description="the termination date this notice gave")
+    message: str
+
+    @classmethod
+    def of(cls, n: TerminationNotice) -> TerminationNoticeOut:
+        return cls(
+            given_by=n.given_by.value,
+            given_on=n.given_on,
+            reason=n.reason,
+            deadline=n.deadline,
+            in_time=n.in_time,
+            outcome=n.outcome.value,
+            effective_date=n.effective_date,
+            message=n.explain(),
+        )
+
+
 class PeriodOut(BaseModel):
     start_date: date
     end_date: date = Field(description="exclusive: the period is [start_date, end_date)")
@@ -325,19 +364,30 @@ class PolicyOut(BaseModel):
     periods: list[PeriodOut]
     current_period: PeriodOut
     terms: TermsVersionOut | None = None
+    termination_date: date | None = Field(
+        default=None, description="first day with no cover for new deliveries; earlier deliveries stay covered"
+    )
+    termination_kind: str | None = Field(default=None, description="notice or insurer_decision")
+    termination_reason: str | None = None
+    termination_notice: TerminationNoticeOut | None = None
 
     @classmethod
-    def of(cls, p: Policy, terms: TermsVersion | None = None) -> PolicyOut:
+    def of(cls, p: Policy, terms: TermsVersion | None = None, *, on: date | None = None) -> PolicyOut:
+        """``on``: the day the status is given for (``terminated`` from the termination date)."""
         periods = [PeriodOut(start_date=x.start, end_date=x.end) for x in p.periods]
         return cls(
             id=p.id,
             number=p.number,
             policyholder_id=p.policyholder_id,
             currency=p.currency,
-            status=p.status.value,
+            status=(p.status if on is None else status_on(p, on)).value,
             periods=periods,
             current_period=periods[-1],
             terms=None if terms is None else TermsVersionOut.of(terms),
+            termination_date=p.termination_date,
+            termination_kind=None if p.termination_kind is None else p.termination_kind.value,
+            termination_reason=p.termination_reason,
+            termination_notice=None if p.termination_notice is None else TerminationNoticeOut.of(p.termination_notice),
         )
 
 

@@ -27,6 +27,7 @@ class Ineligibility(StrEnum):
 
     TERMS_TOO_LONG = "terms_too_long"
     OUTSIDE_POLICY_PERIOD = "outside_policy_period"
+    DELIVERED_AFTER_TERMINATION = "delivered_after_termination"  # on or after the policy's termination date
     DELIVERED_AFTER_OVERDUE_NOTIFICATION = "delivered_after_overdue_notification"
     DISPUTED = "disputed"
     BUYER_NOT_COVERABLE = "buyer_not_coverable"
@@ -49,6 +50,8 @@ class CoverConditions:
     insolvency_published_on: date | None = None
     notified_invoice_ids: frozenset[str] = frozenset()  # accepted in a notification: their cover holds
     extended_due_dates: Mapping[str, date] = field(default_factory=dict)  # invoice id -> due date after extension
+    # DOMAIN.md §3: from the termination date no delivery is covered; earlier ones stay covered (run-off).
+    termination_date: date | None = None
 
 
 def ineligibility(
@@ -58,6 +61,8 @@ def ineligibility(
         return Ineligibility.TERMS_TOO_LONG
     if not any(start <= invoice.delivery_date < end for start, end in conditions.policy_periods):
         return Ineligibility.OUTSIDE_POLICY_PERIOD
+    if conditions.termination_date is not None and invoice.delivery_date >= conditions.termination_date:
+        return Ineligibility.DELIVERED_AFTER_TERMINATION
     if conditions.stop_ship_from is not None and invoice.delivery_date > conditions.stop_ship_from:
         return Ineligibility.DELIVERED_AFTER_OVERDUE_NOTIFICATION
     if any(d.invoice_number == invoice.number and d.open_on(on) for d in disputes):

@@ -82,6 +82,7 @@ class AlertKind(StrEnum):
     OVER_LIMIT = "over_limit"
     NOTIFICATION_DEADLINE_NEAR = "notification_deadline_near"
     NOTIFICATION_DEADLINE_PASSED = "notification_deadline_passed"
+    TURNOVER_DECLARATION_LATE = "turnover_declaration_late"
 
 
 class AlertState(StrEnum):

@@ -12,13 +12,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from tradecover.domain.errors import InvalidInput
 from tradecover.domain.money import Money, currency
 
 INDEMNITY_RATE_MIN = Decimal("0.50")
 INDEMNITY_RATE_MAX = Decimal("0.95")
+
+
+class DeclarationFrequency(StrEnum):
+    """How often the insured declares its insurable turnover (DOMAIN.md §9)."""
+
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+
+    @property
+    def months(self) -> int:
+        return 1 if self is DeclarationFrequency.MONTHLY else 3
+
+
+# The provisional premium is called in 1, 2, 4 or 12 equal instalments over the policy year.
+PREMIUM_INSTALMENT_COUNTS = (1, 2, 4, 12)
 
 
 class DeductibleKind(StrEnum):
@@ -53,6 +68,7 @@ DAY_TERM_BOUNDS: dict[str, tuple[int, int, int]] = {
     "reduction_notice_days": (0, 0, 180),
     "max_extension_days": (60, 0, 365),
     "renewal_notice_days": (90, 0, 365),
+    "declaration_days": (30, 1, 120),
 }
 
 
@@ -82,6 +98,9 @@ class PolicyTerms:
     reduction_notice_days: int = 0
     max_extension_days: int = 60
     renewal_notice_days: int = 90
+    declaration_frequency: DeclarationFrequency = DeclarationFrequency.QUARTERLY
+    declaration_days: int = 30
+    premium_instalments: int = 4
 
     @classmethod
     def build(
@@ -142,6 +161,19 @@ class PolicyTerms:
         out["deductible_kind"] = _enum(
             DeductibleKind, values.get("deductible_kind", DeductibleKind.PER_CLAIM), "deductible_kind"
         )
+        out["declaration_frequency"] = _enum(
+            DeclarationFrequency,
+            values.get("declaration_frequency", DeclarationFrequency.QUARTERLY),
+            "declaration_frequency",
+        )
+        instalments = values.get("premium_instalments", 4)
+        if isinstance(instalments, bool) or instalments not in PREMIUM_INSTALMENT_COUNTS:
+            raise InvalidInput(
+                "premium_instalments must be one of 1, 2, 4 or 12",
+                code="terms.out_of_range",
+                field="premium_instalments",
+            )
+        out["premium_instalments"] = instalments
         for name, (default, low, high) in DAY_TERM_BOUNDS.items():
             out[name] = _days(values.get(name, default), name, low, high)
         multiple = values.get("max_liability_multiple", Decimal("30"))
@@ -291,7 +323,10 @@ def _days(value: Any, name: str, low: int, high: int) -> int:
     return value
 
 
-def _enum(kind: type[DeductibleKind], value: Any, name: str) -> DeductibleKind:
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def _enum(kind: type[_E], value: Any, name: str) -> _E:
     try:
         return kind(value)
     except ValueError:

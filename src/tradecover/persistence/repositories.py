@@ -34,8 +34,15 @@ from tradecover.domain.parties import (
     User,
 )
 from tradecover.domain.periods import Period
-from tradecover.domain.policies import Policy, PolicyStatus, TermsVersion
-from tradecover.domain.terms import DeductibleKind, PolicyTerms, PremiumRates
+from tradecover.domain.policies import (
+    NoticeParty,
+    Policy,
+    PolicyStatus,
+    TerminationKind,
+    TerminationNotice,
+    TermsVersion,
+)
+from tradecover.domain.terms import DeclarationFrequency, DeductibleKind, PolicyTerms, PremiumRates
 from tradecover.persistence import tables as t
 from tradecover.persistence.alerts_repository import AlertRepository, alert_of
 from tradecover.services.ports import Page
@@ -726,6 +733,9 @@ def terms_to_row(version: TermsVersion) -> t.PolicyTermsRow:
         reduction_notice_days=terms.reduction_notice_days,
         max_extension_days=terms.max_extension_days,
         renewal_notice_days=terms.renewal_notice_days,
+        declaration_frequency=terms.declaration_frequency.value,
+        declaration_days=terms.declaration_days,
+        premium_instalments=terms.premium_instalments,
     )
 
 
@@ -756,6 +766,9 @@ def terms_from_row(row: t.PolicyTermsRow) -> TermsVersion:
         reduction_notice_days=row.reduction_notice_days,
         max_extension_days=row.max_extension_days,
         renewal_notice_days=row.renewal_notice_days,
+        declaration_frequency=DeclarationFrequency(row.declaration_frequency),
+        declaration_days=row.declaration_days,
+        premium_instalments=row.premium_instalments,
     )
     return TermsVersion(
         row.policy_id, row.version, row.effective_date, terms, row.reason, row.created_by, row.created_at
@@ -770,6 +783,20 @@ class PolicyRepository:
         periods = self.session.scalars(
             select(t.PolicyPeriodRow).where(t.PolicyPeriodRow.policy_id == row.id).order_by(t.PolicyPeriodRow.sequence)
         )
+        notice = None
+        if (
+            row.notice_given_on is not None
+            and row.notice_given_by is not None
+            and row.notice_deadline is not None
+            and row.notice_effective_date is not None
+        ):
+            notice = TerminationNotice(
+                NoticeParty(row.notice_given_by),
+                row.notice_given_on,
+                row.notice_reason or "",
+                row.notice_deadline,
+                row.notice_effective_date,
+            )
         return Policy(
             row.id,
             row.number,
@@ -778,19 +805,35 @@ class PolicyRepository:
             PolicyStatus(row.status),
             [Period(p.start_date, p.end_date) for p in periods],
             row.created_at,
+            termination_date=row.termination_date,
+            termination_kind=None if row.termination_kind is None else TerminationKind(row.termination_kind),
+            termination_reason=row.termination_reason,
+            termination_notice=notice,
         )
 
+    @staticmethod
+    def _write_termination(row: t.PolicyRow, policy: Policy) -> None:
+        row.termination_date = policy.termination_date
+        row.termination_kind = None if policy.termination_kind is None else policy.termination_kind.value
+        row.termination_reason = policy.termination_reason
+        notice = policy.termination_notice
+        row.notice_given_by = None if notice is None else notice.given_by.value
+        row.notice_given_on = None if notice is None else notice.given_on
+        row.notice_reason = None if notice is None else notice.reason
+        row.notice_deadline = None if notice is None else notice.deadline
+        row.notice_effective_date = None if notice is None else notice.effective_date
+
     def add(self, policy: Policy) -> None:
-        self.session.add(
-            t.PolicyRow(
-                id=policy.id,
-                number=policy.number,
-                policyholder_id=policy.policyholder_id,
-                currency=policy.currency,
-                status=policy.status.value,
-                created_at=policy.created_at,
-            )
+        row = t.PolicyRow(
+            id=policy.id,
+            number=policy.number,
+            policyholder_id=policy.policyholder_id,
+            currency=policy.currency,
+            status=policy.status.value,
+            created_at=policy.created_at,
         )
+        self._write_termination(row, policy)
+        self.session.add(row)
         self.session.flush()
         self._add_periods(policy, 0)
 
@@ -805,6 +848,7 @@ class PolicyRepository:
         row = self.session.get(t.PolicyRow, policy.id)
         assert row is not None
         row.status = policy.status.value
+        self._write_termination(row, policy)
         known = (
             self.session.scalar(
                 select(func.count()).select_from(t.PolicyPeriodRow).where(t.PolicyPeriodRow.policy_id == policy.id)
@@ -813,9 +857,29 @@ class PolicyRepository:
         )
         self._add_periods(policy, known)
 
-    def get(self, policy_id: str) -> Policy | None:
-        row = self.session.get(t.PolicyRow, policy_id)
+    def get(self, policy_id: str, *, lock: bool = False) -> Policy | None:
+        """With ``lock``, the policy row stays locked until the end of the transaction (renewal, notice)."""
+        row = self.session.get(t.PolicyRow, policy_id, with_for_update=lock, populate_existing=lock)
         return None if row is None else self._to_domain(row)
+
+    def renewal_candidates(self, as_of: date) -> list[str]:
+        """Policies in force whose last period ended on or before ``as_of``, not terminated at that end."""
+        last_end = (
+            select(t.PolicyPeriodRow.policy_id, func.max(t.PolicyPeriodRow.end_date).label("end_date"))
+            .group_by(t.PolicyPeriodRow.policy_id)
+            .subquery()
+        )
+        query = (
+            select(t.PolicyRow.id)
+            .join(last_end, last_end.c.policy_id == t.PolicyRow.id)
+            .where(
+                t.PolicyRow.status == PolicyStatus.IN_FORCE.value,
+                last_end.c.end_date <= as_of,
+                (t.PolicyRow.termination_date.is_(None)) | (t.PolicyRow.termination_date > last_end.c.end_date),
+            )
+            .order_by(t.PolicyRow.number)
+        )
+        return list(self.session.scalars(query))
 
     def list_page(self, *, policyholder_ids: frozenset[str] | None, page: Page) -> tuple[list[Policy], int]:
         query = select(t.PolicyRow).order_by(t.PolicyRow.number)

@@ -133,6 +133,17 @@ class PolicyRow(Base):
     currency: Mapped[str] = mapped_column(String(3))
     status: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Termination (DOMAIN.md §3): from termination_date no new delivery is covered; null: not terminated.
+    termination_date: Mapped[date | None] = mapped_column(Date)
+    termination_kind: Mapped[str | None] = mapped_column(String(20), doc="notice | insurer_decision")
+    termination_reason: Mapped[str | None] = mapped_column(String(500))
+    # The notice of non-renewal, if one was given: who, when, why, the deadline it was judged against and
+    # the termination date it gave (a later insurer decision may bring termination_date forward).
+    notice_given_by: Mapped[str | None] = mapped_column(String(20), doc="insured | insurer")
+    notice_given_on: Mapped[date | None] = mapped_column(Date)
+    notice_reason: Mapped[str | None] = mapped_column(String(500))
+    notice_deadline: Mapped[date | None] = mapped_column(Date)
+    notice_effective_date: Mapped[date | None] = mapped_column(Date)
 
 
 class PolicyPeriodRow(Base):
@@ -184,6 +195,9 @@ class PolicyTermsRow(Base):
     reduction_notice_days: Mapped[int] = mapped_column(Integer)
     max_extension_days: Mapped[int] = mapped_column(Integer)
     renewal_notice_days: Mapped[int] = mapped_column(Integer)
+    declaration_frequency: Mapped[str] = mapped_column(String(10), server_default="quarterly")
+    declaration_days: Mapped[int] = mapped_column(Integer, server_default="30")
+    premium_instalments: Mapped[int] = mapped_column(Integer, server_default="4")
 
 
 class AuditEventRow(Base):
@@ -682,6 +696,132 @@ class ClaimMovementRow(Base):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class TurnoverDeclarationRow(Base):
+    """One version of a period's turnover declaration; a correction is a new version, never an edit.
+
+    Amounts: minor units of ``currency``, excluding VAT, the insured's declared figures, ≥ 0; the
+    insurable turnover of a territory is turnover − cash sales − intra-group − public buyers.
+    """
+
+    __tablename__ = "turnover_declarations"
+    __table_args__ = (
+        UniqueConstraint("policy_id", "period_start", "version", name="uq_turnover_declarations_version"),
+    )
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"), index=True)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date, doc="exclusive: the day after the last declared day")
+    version: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    domestic_turnover_minor: Mapped[int] = mapped_column(BigInteger)
+    domestic_cash_sales_minor: Mapped[int] = mapped_column(BigInteger)
+    domestic_intra_group_minor: Mapped[int] = mapped_column(BigInteger)
+    domestic_public_buyers_minor: Mapped[int] = mapped_column(BigInteger)
+    export_turnover_minor: Mapped[int] = mapped_column(BigInteger)
+    export_cash_sales_minor: Mapped[int] = mapped_column(BigInteger)
+    export_intra_group_minor: Mapped[int] = mapped_column(BigInteger)
+    export_public_buyers_minor: Mapped[int] = mapped_column(BigInteger)
+    declared_on: Mapped[date] = mapped_column(Date)
+    declared_by: Mapped[str] = mapped_column(String(300))
+    declared_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str | None] = mapped_column(String(500))
+
+
+class PremiumDocumentNumberRow(Base):
+    __tablename__ = "premium_document_numbers"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class PremiumDocumentRow(Base):
+    """A premium invoice or credit note of a policy year.
+
+    ``amount_minor``: minor units of ``currency``, > 0; ``kind`` gives the direction (an invoice is
+    owed by the insured to the insurer, a credit note by the insurer to the insured).
+    """
+
+    __tablename__ = "premium_documents"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"), index=True)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), doc="invoice | credit_note")
+    item: Mapped[str] = mapped_column(String(20), doc="instalment | adjustment | fees | no_claims_bonus")
+    year_start: Mapped[date] = mapped_column(Date, doc="the policy year it belongs to")
+    issued_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    label: Mapped[str] = mapped_column(String(300))
+    source_key: Mapped[str] = mapped_column(String(200), unique=True, doc="issuing the same item twice is a no-op")
+    created_by: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PremiumPaymentRow(Base):
+    """Premium received from the insured; ``amount_minor`` in minor units of ``currency``, > 0."""
+
+    __tablename__ = "premium_payments"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    received_on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(200))
+    recorded_by: Mapped[str] = mapped_column(String(300))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PremiumMovementRow(Base):
+    """Premium money, as paired entries of one transaction summing to zero.
+
+    ``amount_minor`` is signed from the account's point of view: a premium invoice of X is -X on
+    ``insured:<organisation id>`` and +X on ``insurer``; a credit note or a payment the opposite.
+    """
+
+    __tablename__ = "premium_movements"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    transaction_id: Mapped[str] = mapped_column(ID, index=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30), doc="premium_invoice | premium_credit_note | premium_payment")
+    account: Mapped[str] = mapped_column(String(300))
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    on: Mapped[date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(36), doc="the document or payment it records")
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PremiumYearEndRow(Base):
+    """A closed policy year; a correction after closing adds a version. Amounts: minor units, ≥ 0
+    except ``adjustment_minor`` (premium − called: negative when too much was called)."""
+
+    __tablename__ = "premium_year_ends"
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"), primary_key=True)
+    year_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year_end: Mapped[date] = mapped_column(Date, doc="exclusive")
+    currency: Mapped[str] = mapped_column(String(3))
+    minimum_minor: Mapped[int] = mapped_column(BigInteger)
+    earned_minor: Mapped[int] = mapped_column(BigInteger)
+    called_minor: Mapped[int] = mapped_column(BigInteger)
+    paid_minor: Mapped[int] = mapped_column(BigInteger)
+    premium_minor: Mapped[int] = mapped_column(BigInteger)
+    adjustment_minor: Mapped[int] = mapped_column(BigInteger)
+    fees_minor: Mapped[int] = mapped_column(BigInteger)
+    request_count: Mapped[int] = mapped_column(Integer)
+    buyers_monitored: Mapped[int] = mapped_column(Integer)
+    indemnities_minor: Mapped[int] = mapped_column(BigInteger)
+    bonus_minor: Mapped[int] = mapped_column(BigInteger)
+    max_liability_minor: Mapped[int | None] = mapped_column(BigInteger)
+    loss_ratio: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    declared_periods: Mapped[int] = mapped_column(Integer)
+    expected_periods: Mapped[int] = mapped_column(Integer)
+    closed_on: Mapped[date] = mapped_column(Date)
+    closed_by: Mapped[str] = mapped_column(String(300))
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reason: Mapped[str] = mapped_column(String(500))
+
+
 class LedgerImportRow(Base):
     """One import of a file, with its report."""
 
@@ -903,3 +1043,91 @@ class LatePaymentBaseRateRow(Base):
     rate: Mapped[Decimal] = mapped_column(ExactDecimal(), doc="a fraction: 0.0215 for 2.15 %")
     recorded_by: Mapped[str] = mapped_column(String(300))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# --- Quotes (issue 7) -------------------------------------------------------------------------------------
+
+
+class QuoteNumberRow(Base):
+    """The last quote number given in a year (``QUO-2026-000123``)."""
+
+    __tablename__ = "quote_numbers"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class QuoteRow(Base):
+    """An application for a policy and its quote; the one quote table updated (once, when issued)."""
+
+    __tablename__ = "quotes"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True)
+    policyholder_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    currency: Mapped[str] = mapped_column(String(3), doc="of the application, its quote and the policy")
+    sector: Mapped[str] = mapped_column(String(10), doc="NAF/NACE code or section letter, as applied")
+    turnover_domestic_minor: Mapped[int] = mapped_column(
+        BigInteger, doc="the insured's declared yearly domestic turnover excluding VAT, minor units, >= 0"
+    )
+    turnover_export_minor: Mapped[int] = mapped_column(
+        BigInteger, doc="the insured's declared yearly export turnover excluding VAT, minor units, >= 0"
+    )
+    requested_on: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    issued_policy_id: Mapped[str | None] = mapped_column(ForeignKey("policies.id"), doc="set once, on issue")
+    issued_version: Mapped[int | None] = mapped_column(Integer)
+    issued_on: Mapped[date | None] = mapped_column(Date)
+    issued_by: Mapped[str | None] = mapped_column(String(300))
+    issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class QuoteBuyerRow(Base):
+    """Append-only: a buyer of the application's book, as the insured listed it."""
+
+    __tablename__ = "quote_buyers"
+    quote_id: Mapped[str] = mapped_column(ForeignKey("quotes.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    identifier: Mapped[str | None] = mapped_column(String(40))
+    country: Mapped[str] = mapped_column(String(2))
+    currency: Mapped[str] = mapped_column(String(3))
+    outstanding_minor: Mapped[int] = mapped_column(
+        BigInteger, doc="what the buyer owes the insured as declared (encours), minor units, >= 0"
+    )
+    risk_grade: Mapped[int | None] = mapped_column(Integer, doc="1..10 as declared; none: the ungraded PD")
+
+
+class QuoteLossYearRow(Base):
+    """Append-only: one year of the application's loss history."""
+
+    __tablename__ = "quote_loss_years"
+    quote_id: Mapped[str] = mapped_column(ForeignKey("quotes.id"), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    losses_minor: Mapped[int] = mapped_column(
+        BigInteger, doc="the insured's credit losses of the year (indemnities or unpaid), minor units, >= 0"
+    )
+
+
+class QuoteVersionRow(Base):
+    """Append-only: one version of a quote's terms (1: the engine's proposal; then adjustments)."""
+
+    __tablename__ = "quote_versions"
+    quote_id: Mapped[str] = mapped_column(ForeignKey("quotes.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_on: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date, doc="the last day it may be issued")
+    reason: Mapped[str] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    currency: Mapped[str] = mapped_column(String(3))
+    domestic_rate: Mapped[Decimal] = mapped_column(ExactDecimal(), doc="a fraction of domestic turnover excl. VAT")
+    export_rate: Mapped[Decimal] = mapped_column(ExactDecimal(), doc="a fraction of export turnover excl. VAT")
+    expected_premium_minor: Mapped[int] = mapped_column(
+        BigInteger, doc="premium the declared turnover pays at these rates, owed by the insured, minor units, >= 0"
+    )
+    minimum_premium_minor: Mapped[int] = mapped_column(
+        BigInteger, doc="the proposed minimum (provisional) premium, owed by the insured, minor units, >= 0"
+    )
+    terms: Mapped[str] = mapped_column(Text, doc="JSON: PolicyTerms.to_dict()")
+    lines: Mapped[str] = mapped_column(Text, doc="JSON: how the price was built, [{code, label, figure, unit}]")

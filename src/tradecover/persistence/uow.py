@@ -13,6 +13,7 @@ from tradecover.persistence.collection_repository import CollectionRepository
 from tradecover.persistence.grading_store import SqlGradingStore
 from tradecover.persistence.ledger_repository import LedgerRepository
 from tradecover.persistence.limits_repository import CreditLimitRepository
+from tradecover.persistence.premium_repository import PremiumRepository
 from tradecover.persistence.repositories import (
     ApiKeyRepository,
     AuditLog,
@@ -43,6 +44,7 @@ class SqlAlchemyUnitOfWork:
     ledger: LedgerRepository
     alerts: AlertRepository
     collection: CollectionRepository
+    premium: PremiumRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -73,6 +75,7 @@ class SqlAlchemyUnitOfWork:
         self.alerts = AlertRepository(session)
         self.collection = CollectionRepository(session)
         self.claims = ClaimsRepository(session)
+        self.premium = PremiumRepository(session)
         return self
 
     def __exit__(

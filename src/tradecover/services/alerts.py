@@ -356,6 +356,7 @@ SUBJECTS = {
     AlertKind.BUYER_DOWNGRADED: "Client dégradé / Buyer downgraded",
     AlertKind.LIMIT_REVISED: "Limite réduite ou annulée / Credit limit reduced or cancelled",
     AlertKind.INSOLVENCY_PUBLISHED: "Procédure collective publiée / Insolvency published",
+    AlertKind.TURNOVER_DECLARATION_LATE: "Déclaration de chiffre d'affaires en retard / Turnover declaration late",
 }
 
 

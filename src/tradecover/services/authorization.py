@@ -33,6 +33,12 @@ class Permission(StrEnum):
     OVERDUE_NOTIFY = "overdue.notify"
     CLAIM_FILE = "claim.file"
     CLAIM_SETTLE = "claim.settle"
+    QUOTE_REQUEST = "quote.request"
+    QUOTE_DECIDE = "quote.decide"
+    TURNOVER_DECLARE = "turnover.declare"
+    PREMIUM_MANAGE = "premium.manage"
+    POLICY_NOTICE = "policy.notice"
+    POLICY_TERMINATE = "policy.terminate"
 
 
 _ALL_ROLES = frozenset(Role)
@@ -59,6 +65,14 @@ ROLE_PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     ),
     Permission.CLAIM_FILE: frozenset({Role.ADMIN, Role.CLAIMS_HANDLER, Role.INSURED_USER, Role.BROKER_USER}),
     Permission.CLAIM_SETTLE: frozenset({Role.ADMIN, Role.CLAIMS_HANDLER}),
+    # The insured (or its broker) applies for a quote, declares its turnover and gives notice; the
+    # underwriters price, issue, terminate; premium runs, year ends and payments are the insurer's.
+    Permission.QUOTE_REQUEST: frozenset({Role.ADMIN, Role.UNDERWRITER, Role.INSURED_USER, Role.BROKER_USER}),
+    Permission.QUOTE_DECIDE: frozenset({Role.ADMIN, Role.UNDERWRITER}),
+    Permission.TURNOVER_DECLARE: frozenset({Role.ADMIN, Role.UNDERWRITER, Role.INSURED_USER, Role.BROKER_USER}),
+    Permission.PREMIUM_MANAGE: frozenset({Role.ADMIN, Role.UNDERWRITER}),
+    Permission.POLICY_NOTICE: frozenset({Role.ADMIN, Role.UNDERWRITER, Role.INSURED_USER, Role.BROKER_USER}),
+    Permission.POLICY_TERMINATE: frozenset({Role.ADMIN, Role.UNDERWRITER}),
 }
 
 

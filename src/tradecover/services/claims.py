@@ -44,6 +44,7 @@ from tradecover.domain.periods import Clock, Period
 from tradecover.domain.policies import Policy
 from tradecover.domain.receivables import CREDIT_NOTE_SOURCE, Invoice, net_part, settle
 from tradecover.domain.terms import PolicyTerms
+from tradecover.services import premium as premium_service
 from tradecover.services.authorization import Actor, Permission, require, visible_organisations
 from tradecover.services.exposure import RateBook, book_of, cover_periods
 from tradecover.services.ledger import buyer_of_policy, policy_to_act_on
@@ -246,12 +247,11 @@ class Computation:
 def year_premium(uow: UnitOfWork, policy: Policy, terms: PolicyTerms, year: Period) -> Money | None:
     """The premium of the policy year that the maximum liability multiplies.
 
-    Until premium is computed from turnover declarations, the provisional (minimum) premium is that
-    year's premium; with none, no premium is known and the multiple gives no cap.
+    A closed year's premium; before the year end, max(minimum premium, premium earned by the turnover
+    declared so far). With neither, no premium is known and the multiple gives no cap.
     """
-    if terms.minimum_premium is not None and terms.minimum_premium.is_positive():
-        return terms.minimum_premium
-    return None
+    premium = premium_service.year_premium_of(uow, policy, year)
+    return premium if premium.is_positive() else None
 
 
 def _max_liability(uow: UnitOfWork, policy: Policy, terms: PolicyTerms, year: Period) -> tuple[Money | None, str]:

@@ -37,7 +37,7 @@ from tradecover.domain.identifiers import IdentifierKind
 from tradecover.domain.money import Money
 from tradecover.domain.monitoring import Alert, AlertKind
 from tradecover.domain.periods import Clock
-from tradecover.domain.policies import Policy, terms_in_force
+from tradecover.domain.policies import Policy, ensure_not_terminated, terms_in_force
 from tradecover.domain.receco import ReasonCode, RequestType, ResponseType
 from tradecover.services.authorization import (
     Actor,
@@ -144,6 +144,7 @@ def accumulation(
 def _policy_for_request(uow: UnitOfWork, actor: Actor, policy_id: str, on: date) -> tuple[Policy, object]:
     policy = get_policy(uow, actor, policy_id)
     ensure_can_act(actor, policy.policyholder_id, "policy", policy_id)
+    ensure_not_terminated(policy, on)  # termination stops new limits: ``policy.terminated``
     if policy.period_on(on) is None:
         raise RuleBroken(
             f"policy {policy.number} is not in force on {on}",
@@ -457,7 +458,9 @@ def referrals(
 def _check_still_grantable(
     uow: UnitOfWork, clock: Clock, policy: Policy, buyer: Buyer, granted: Money, settings: EngineSettings
 ) -> None:
-    """At the moment of an underwriter's approval: the buyer is still coverable and the capacity still there."""
+    """At the moment of an underwriter's approval: the policy not terminated, the buyer still coverable and
+    the capacity still there."""
+    ensure_not_terminated(policy, clock.today())
     terms = terms_in_force(uow.policies.terms_versions(policy.id), clock.today()).terms
     holder = uow.organisations.get(policy.policyholder_id)
     view = risk_view(uow, buyer, policy.currency)

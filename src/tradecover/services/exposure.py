@@ -33,7 +33,7 @@ from tradecover.domain.exposure import (
 from tradecover.domain.identifiers import IdentifierKind
 from tradecover.domain.money import Money
 from tradecover.domain.periods import Clock
-from tradecover.domain.policies import Policy, terms_in_force
+from tradecover.domain.policies import Policy, is_terminated, terms_in_force
 from tradecover.domain.receco import ReasonCode
 from tradecover.domain.receivables import (
     AgedBalance,
@@ -169,6 +169,7 @@ def _buyer_exposure(
         insolvency_published_on=insolvency_published_on,
         notified_invoice_ids=notified,
         extended_due_dates=extended or {},
+        termination_date=book.policy.termination_date,
     )
     lines: list[ExposureLine] = []
     for settlement in settlements.values():
@@ -492,7 +493,7 @@ def order_check(
         open_disputes=max((b.open_disputes for b in balances), default=0),
         grade=buyer.risk_grade,
         not_coverable=excluded is not None,
-        policy_in_force=policy.period_on(on) is not None,
+        policy_in_force=policy.period_on(on) is not None and not is_terminated(policy, on),
     )
     if reference and result.covered.is_positive():
         reference = reference.strip()[:100]

@@ -68,6 +68,7 @@ def cover_conditions(
         policy_periods=tuple((p.start, p.end) for p in policy.periods),
         stop_ship_from=stop_ship_from,
         buyer_excluded=excluded in STATIC_EXCLUSIONS,
+        termination_date=policy.termination_date,
     )
     terms = NotificationTerms(
         max_credit_period_days=book.terms.max_credit_period_days,

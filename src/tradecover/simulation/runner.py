@@ -47,6 +47,7 @@ from tradecover.domain.money import Money
 from tradecover.domain.monitoring import GradeRecord
 from tradecover.domain.parties import OrganisationKind, Role
 from tradecover.domain.periods import FixedClock
+from tradecover.domain.premium import PremiumDocument, YearFigures
 from tradecover.domain.receivables import EntryKind
 from tradecover.ingest.bodacc import BodaccAnnouncement, ProcedureKind
 from tradecover.persistence.migrate import upgrade
@@ -63,6 +64,7 @@ from tradecover.services import (
     monitoring,
     overdues,
     policies,
+    premium,
 )
 from tradecover.services.authorization import Actor, system_actor
 from tradecover.services.ports import Page
@@ -92,7 +94,7 @@ FOUR_EYES_REASON = "four_eyes_second_approval"
 NOT_BUILT_CODE = "simulation.not_supported_yet"
 LEDGER_KINDS = frozenset({"invoice", "payment", "credit_note", "dispute", "resolve_dispute", "order_check"})
 CLAIM_KINDS = frozenset({"notify_overdue", "claim", "settle_claim", "recovery"})
-FINAL_NOTE = "premium is filled in by the issue that builds premium; until then it stays empty"
+PREMIUM_KINDS = frozenset({"declare_turnover", "close_year"})
 
 _NATURES = {
     ProcedureKind.SAFEGUARD: "Jugement d'ouverture d'une procédure de sauvegarde",
@@ -117,6 +119,36 @@ class SimulationResult:
     scenario: Scenario
     events: list[EventResult]
     final: dict[str, Any]
+
+
+def _year_json(f: YearFigures, *, closed: bool) -> dict[str, Any]:
+    return {
+        "year_start": f.year.start.isoformat(),
+        "year_end": f.year.last_day.isoformat(),
+        "closed": closed,
+        "minimum_amount": f.minimum.quantize_str(),
+        "earned_amount": f.earned.quantize_str(),
+        "premium_amount": f.premium.quantize_str(),
+        "paid_amount": f.called.quantize_str(),
+        "adjustment_amount": f.adjustment.quantize_str(),
+        "fees_amount": f.fees.quantize_str(),
+        "indemnities_amount": f.indemnities.quantize_str(),
+        "bonus_amount": f.bonus.quantize_str(),
+        "max_liability_amount": None if f.max_liability is None else f.max_liability.quantize_str(),
+        "loss_ratio": None if f.loss_ratio is None else str(f.loss_ratio),
+        "declared_periods": f.declared_periods,
+        "expected_periods": f.expected_periods,
+    }
+
+
+def _document_json(d: PremiumDocument) -> dict[str, Any]:
+    return {
+        "number": d.number,
+        "kind": d.kind.value,
+        "item": d.item.value,
+        "amount": d.amount.quantize_str(),
+        "issued_on": d.issued_on.isoformat(),
+    }
 
 
 def _at(day: date) -> datetime:
@@ -331,6 +363,7 @@ class _World:
 
     def run(self, event: Event) -> EventResult:
         self.clock.set(_at(event.date))
+        self._premium_run(event.date)
         try:
             outcome = self._dispatch(event)
         except DomainError as error:
@@ -344,6 +377,8 @@ class _World:
             return self._ledger(event, action)
         if isinstance(action, NotBuiltYet) and event.kind in CLAIM_KINDS:
             return self._claims(event, action)
+        if isinstance(action, NotBuiltYet) and event.kind in PREMIUM_KINDS:
+            return self._premium(event, action)
         if isinstance(action, NotBuiltYet):
             return {
                 "status": "error",
@@ -393,6 +428,78 @@ class _World:
             "granted_amount": revision.granted_amount.quantize_str(),
             "effective_date": revision.effective_date.isoformat(),
         }
+
+    def _premium_run(self, day: date) -> None:
+        """The daily premium batch, as the server runs it: renewals, instalments due, late declarations."""
+        with self.container.uow() as uow:
+            premium.run_premium(uow, self.clock, self.actor, as_of=day)
+
+    def _premium(self, event: Event, action: NotBuiltYet) -> dict[str, Any]:
+        """Turnover declarations by the insured; the year end by the insurer."""
+        assert event.policy is not None
+        policy_id = self.policy_ids[event.policy]
+        f = action.fields
+        if event.kind == "declare_turnover":
+            with self.container.uow() as uow:
+                result = premium.declare_turnover(
+                    uow,
+                    self.clock,
+                    self.insured[event.policy],
+                    policy_id,
+                    period_start=f["period_start"],
+                    period_end=f["period_end"],
+                    domestic=f["domestic"],
+                    export=f["export"],
+                    reason=f.get("reason"),
+                )
+            with self.container.uow() as uow:
+                policy = uow.policies.get(policy_id)
+                assert policy is not None
+                figures = premium.figures_of(uow, policy, result.year)
+            declared = result.declaration
+            outcome: dict[str, Any] = {
+                "status": "done",
+                "version": declared.version,
+                "period_start": declared.period.start.isoformat(),
+                "period_end": declared.period.last_day.isoformat(),
+                "domestic_amount": declared.domestic.insurable.quantize_str(),
+                "export_amount": declared.export.insurable.quantize_str(),
+                "premium_amount": result.premium.quantize_str(),
+                "earned_amount": figures.earned.quantize_str(),
+                "due_date": result.due_on.isoformat(),
+                "late": result.late,
+            }
+            if result.year_end is not None:
+                outcome["year_end"] = _year_json(result.year_end.figures, closed=True)
+                outcome["documents"] = [_document_json(d) for d in result.documents]
+            return outcome
+        with self.container.uow() as uow:
+            year_end, documents = premium.close_year(uow, self.clock, self.actor, policy_id)
+        return {
+            "status": "done",
+            **_year_json(year_end.figures, closed=True),
+            "documents": [_document_json(d) for d in documents],
+        }
+
+    def _final_premium(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        today = self.clock.today()
+        with self.container.uow() as uow:
+            for spec in self.scenario.policies:
+                policy = uow.policies.get(self.policy_ids[spec.key])
+                assert policy is not None
+                closings = {y.year for y in uow.premium.year_ends_of(policy.id)}
+                declared = {d.period.start for d in uow.premium.declarations_of(policy.id)}
+                active = [y for y in policy.periods if y in closings or any(y.contains(d) for d in declared)]
+                year = active[-1] if active else (policy.period_on(today) or policy.periods[0])
+                years = []
+                for period in policy.periods:
+                    closed = uow.premium.year_ends_of(policy.id, period.start)
+                    figures = closed[-1].figures if closed else premium.figures_of(uow, policy, period)
+                    years.append(_year_json(figures, closed=bool(closed)))
+                chosen = years[policy.periods.index(year)]
+                out[spec.key] = {**chosen, "years": years}
+        return out if self.scenario.uses_policies else out[self.scenario.policies[0].key]
 
     def _ledger(self, event: Event, action: NotBuiltYet) -> dict[str, Any]:
         """Invoices, payments, credit notes, disputes and order checks, as the insured's ERP sends them."""
@@ -800,6 +907,5 @@ class _World:
             "limits": by_policy if self.scenario.uses_policies else by_policy[self.scenario.policies[0].key],
             "exposure": exposures if self.scenario.uses_policies else exposures[self.scenario.policies[0].key],
             "claims": self._final_claims(),
-            "premium": None,
-            "note": FINAL_NOTE,
+            "premium": self._final_premium(),
         }

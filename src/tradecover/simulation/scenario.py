@@ -113,7 +113,7 @@ EVENT_KINDS: Mapping[str, tuple[frozenset[str], frozenset[str]]] = {
     "claim": (frozenset({"buyer", "documents"}), frozenset()),
     "settle_claim": (frozenset({"buyer"}), frozenset()),
     "recovery": (frozenset({"buyer", "amount"}), frozenset()),
-    "declare_turnover": (frozenset({"period_start", "period_end", "domestic", "export"}), frozenset()),
+    "declare_turnover": (frozenset({"period_start", "period_end", "domestic", "export"}), frozenset({"reason"})),
     "close_year": (frozenset(), frozenset()),
 }
 #: Kinds that concern the buyer itself, not one policy.

@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -27,7 +27,7 @@ from tradecover.domain.audit import GENESIS_HASH, AuditRecord, next_link
 from tradecover.domain.buyers import BookEntry, Buyer, search_key
 from tradecover.domain.identifiers import CompanyIdentifier
 from tradecover.domain.parties import ApiKey, Mandate, Organisation, OrganisationKind, User
-from tradecover.domain.policies import Policy, TermsVersion
+from tradecover.domain.policies import Policy, PolicyStatus, TermsVersion
 from tradecover.services.ports import Page
 
 T = TypeVar("T")
@@ -241,9 +241,22 @@ class FakePolicyRepository(_Repository):
         # Like the SQL repository: the status changes, periods are only appended.
         stored.status = policy.status
         stored.periods.extend(copy.deepcopy(policy.periods[len(stored.periods) :]))
+        stored.termination_date = policy.termination_date
+        stored.termination_kind = policy.termination_kind
+        stored.termination_reason = policy.termination_reason
+        stored.termination_notice = policy.termination_notice
 
-    def get(self, policy_id: str) -> Policy | None:
+    def get(self, policy_id: str, *, lock: bool = False) -> Policy | None:
         return _copy(self._state.policies.get(policy_id))
+
+    def renewal_candidates(self, as_of: date) -> list[str]:
+        return [
+            p.id
+            for p in sorted(self._state.policies.values(), key=lambda p: p.number)
+            if p.status is PolicyStatus.IN_FORCE
+            and p.current_period.end <= as_of
+            and (p.termination_date is None or p.termination_date > p.current_period.end)
+        ]
 
     def list_page(self, *, policyholder_ids: frozenset[str] | None, page: Page) -> tuple[list[Policy], int]:
         rows = sorted(self._state.policies.values(), key=lambda p: p.number)

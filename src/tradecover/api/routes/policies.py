@@ -1,4 +1,4 @@
-"""Policies: issue, read, terms history, endorsements, renewals."""
+"""Policies: issue, read, terms history, endorsements, renewals, notice and termination."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from tradecover.api.schemas import (
     PolicyIn,
     PolicyOut,
     RenewalIn,
+    TerminationIn,
+    TerminationNoticeIn,
     TermsVersionOut,
 )
 from tradecover.services import policies
@@ -22,7 +24,8 @@ router = APIRouter(tags=["policies"])
 def list_policies(container: ContainerDep, actor: ActorDep, page: PageDep) -> Paged[PolicyOut]:
     with container.uow() as uow:
         items, total = policies.list_policies(uow, actor, page)
-    return Paged(items=[PolicyOut.of(p) for p in items], total=total, limit=page.limit, offset=page.offset)
+    today = container.clock.today()
+    return Paged(items=[PolicyOut.of(p, on=today) for p in items], total=total, limit=page.limit, offset=page.offset)
 
 
 @router.post("/policies", response_model=PolicyOut, status_code=status.HTTP_201_CREATED)
@@ -38,7 +41,7 @@ def issue_policy(container: ContainerDep, actor: ActorDep, body: PolicyIn) -> Po
             terms=body.terms.overrides(),
             reason=body.reason,
         )
-    return PolicyOut.of(policy, terms)
+    return PolicyOut.of(policy, terms, on=container.clock.today())
 
 
 @router.get("/policies/{policy_id}", response_model=PolicyOut)
@@ -46,7 +49,7 @@ def get_policy(container: ContainerDep, actor: ActorDep, policy_id: str) -> Poli
     with container.uow() as uow:
         policy = policies.get_policy(uow, actor, policy_id)
         terms = policies.current_terms(uow, actor, policy_id, container.clock.today())
-    return PolicyOut.of(policy, terms)
+    return PolicyOut.of(policy, terms, on=container.clock.today())
 
 
 @router.get("/policies/{policy_id}/terms", response_model=list[TermsVersionOut])
@@ -74,4 +77,33 @@ def endorse_policy(container: ContainerDep, actor: ActorDep, policy_id: str, bod
 def renew_policy(container: ContainerDep, actor: ActorDep, policy_id: str, body: RenewalIn) -> PolicyOut:
     with container.uow() as uow:
         policy = policies.renew_policy(uow, container.clock, actor, policy_id, reason=body.reason)
-    return PolicyOut.of(policy)
+    return PolicyOut.of(policy, on=container.clock.today())
+
+
+@router.post("/policies/{policy_id}/termination-notice", response_model=PolicyOut, status_code=status.HTTP_201_CREATED)
+def give_termination_notice(
+    container: ContainerDep, actor: ActorDep, policy_id: str, body: TerminationNoticeIn
+) -> PolicyOut:
+    """Notice of non-renewal: in time, the policy ends at the end of the running period; late, one period
+    later (``termination_notice.outcome`` says which)."""
+    with container.uow() as uow:
+        policy, _ = policies.give_termination_notice(
+            uow,
+            container.clock,
+            actor,
+            policy_id,
+            reason=body.reason,
+            given_by=body.given_by,
+            given_on=body.given_on,
+        )
+    return PolicyOut.of(policy, on=container.clock.today())
+
+
+@router.post("/policies/{policy_id}/termination", response_model=PolicyOut, status_code=status.HTTP_201_CREATED)
+def terminate_policy(container: ContainerDep, actor: ActorDep, policy_id: str, body: TerminationIn) -> PolicyOut:
+    """The insurer terminates the policy from a date; deliveries made before stay covered (run-off)."""
+    with container.uow() as uow:
+        policy = policies.terminate_policy(
+            uow, container.clock, actor, policy_id, effective_date=body.effective_date, reason=body.reason
+        )
+    return PolicyOut.of(policy, on=container.clock.today())
