@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # Claims: documents filed with a claim, and the indemnity above which a second claims handler approves.
     max_document_bytes: int = Field(default=10 * 1_048_576, ge=1024)
     indemnity_approval_amount: Decimal = Field(default=Decimal("100000"), ge=0)
+    # Quotes: how many days a quote version may be issued after it was made.
+    quote_validity_days: int = Field(default=30, ge=1, le=365)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

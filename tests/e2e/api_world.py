@@ -576,3 +576,59 @@ def add_collection(container: Container, world: World) -> World:
         closable, _ = collected_buyer(container, world, side, f"COL-{side.upper()}-X")
         sides[side] = CollectionSide(case_id, reference, numbers, sent.letter.id, closable)
     return world
+
+
+# --------------------------------------------------------------------------------------------- quotes
+
+
+def quote_application(policyholder_id: str | None = None) -> dict[str, object]:
+    """An application (DOMAIN.md §2 step 0), as the API takes it; priced by hand in tests/unit/domain/test_quotes.py:
+    rates 0.0051 / 0.00816, expected premium 10,200 EUR."""
+    body: dict[str, object] = {
+        "currency": "EUR",
+        "turnover": {
+            "domestic": {"amount": "1200000.00", "currency": "EUR"},
+            "export": {"amount": "500000.00", "currency": "EUR"},
+        },
+        "sector": "25.62A",
+        "buyers": [
+            {"name": "Usinage Lyonnais", "identifier": "552100554", "country": "FR",
+             "outstanding": {"amount": "400000.00", "currency": "EUR"}, "risk_grade": 4},
+            {"name": "Maschinenbau GmbH", "country": "DE", "outstanding": {"amount": "100000.00", "currency": "EUR"},
+             "risk_grade": 8},
+            {"name": "Ungraded SARL", "country": "FR", "outstanding": {"amount": "50000.00", "currency": "EUR"}},
+        ],
+        "loss_history": [
+            {"year": 2023, "losses": {"amount": "8000.00", "currency": "EUR"}},
+            {"year": 2024, "losses": {"amount": "0.00", "currency": "EUR"}},
+            {"year": 2025, "losses": {"amount": "10360.00", "currency": "EUR"}},
+        ],
+    }  # fmt: skip
+    if policyholder_id is not None:
+        body["policyholder_id"] = policyholder_id
+    return body
+
+
+QUOTES_WORLD: dict[int, dict[str, str]] = {}  # id(world) -> side -> a quote proposed to that insured
+
+
+def quotes_of(world: World, side: str) -> str:
+    return QUOTES_WORLD[id(world)][side]
+
+
+def add_quotes(container: Container, world: World) -> World:
+    """A quote proposed to each insured (valid 30 days from the world's day, never issued)."""
+    from tradecover.services import quotes
+
+    admin = system_actor(world.insurer_id)
+    sides: dict[str, str] = {}
+    for side, holder in (("a", world.insured_a), ("b", world.insured_b)):
+        with container.uow() as uow:
+            view = quotes.request_quote(
+                uow, container.clock, admin, policyholder_id=holder, application=quote_application()
+            )
+            uow.commit()
+        sides[side] = view.quote.id
+    QUOTES_WORLD[id(world)] = sides
+    WORLD_CONTAINERS[id(world)] = container
+    return world

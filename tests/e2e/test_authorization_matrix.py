@@ -612,6 +612,37 @@ COLLECTION_RULES: dict[tuple[str, str], Rule] = {
     ),
 }
 
+
+def fresh_policy_target(suffix: str, body: dict[str, Any]) -> Target:
+    """A fresh policy of the target tenant each time: a policy is given notice or terminated once."""
+
+    def build(ctx: Ctx, role: str, which: str) -> tuple[str, dict[str, Any]]:
+        holder = {"own": ctx.world.insured_a, "other": ctx.world.insured_b}.get(which)
+        if holder is None:
+            return f"{API}/policies/{uuid.uuid4()}{suffix}", dict(body)
+        issued = ctx.client.post(
+            f"{API}/policies",
+            json={"policyholder_id": holder, "start_date": "2026-01-01"},
+            headers=ctx.headers["admin"],
+        )
+        assert issued.status_code == 201, issued.text
+        return f"{API}/policies/{issued.json()['id']}{suffix}", dict(body)
+
+    return build
+
+
+# The insured (or its broker with an "act" mandate) and the underwriters give notice; underwriters terminate.
+LIFECYCLE_RULES: dict[tuple[str, str], Rule] = {
+    ("POST", POLICY + "/termination-notice"): Rule(
+        allowed={"admin", "underwriter", "insured_user", "broker_user"},
+        target=fresh_policy_target("/termination-notice", {"reason": "matrix notice"}),
+    ),
+    ("POST", POLICY + "/termination"): Rule(
+        allowed=WRITERS,
+        target=fresh_policy_target("/termination", {"effective_date": "2026-06-01", "reason": "matrix termination"}),
+    ),
+}
+
 ORG = "/api/v1/organisations/{id}"
 ORG_KEY = "/api/v1/organisations/{organisation_id}"
 RULES: dict[tuple[str, str], Rule] = {
@@ -778,6 +809,7 @@ RULES: dict[tuple[str, str], Rule] = {
     **RECEIVABLE_RULES,
     **CLAIM_RULES,
     **COLLECTION_RULES,
+    **LIFECYCLE_RULES,
 }
 
 

@@ -81,24 +81,21 @@ def login(client: TestClient, email: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-APPEND_ONLY = ("audit_events", "ledger_invoices", "ledger_payments", "ledger_reversals")
 
 
 def empty_database(engine: Engine) -> None:
     """Empty every table (append-only triggers do not fire on TRUNCATE; SQLite's are set aside)."""
     with engine.begin() as connection:
         if is_sqlite(str(engine.url)):
-            for table in APPEND_ONLY:
-                connection.execute(text(f"DROP TRIGGER {table}_no_delete"))
+            triggers = connection.execute(
+                text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name LIKE '%_no_delete'")
+            ).all()
+            for name, _ in triggers:
+                connection.execute(text(f"DROP TRIGGER {name}"))
             for table in reversed(metadata.sorted_tables):
                 connection.execute(table.delete())
-            for table in APPEND_ONLY:
-                connection.execute(
-                    text(
-                        f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
-                        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-                    )
-                )
+            for _, sql in triggers:
+                connection.execute(text(sql))
         else:
             names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
             connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
@@ -267,6 +264,8 @@ def test_demo_book(cli_env: str, db: Engine, api: TestClient) -> None:
     assert summary["password"] == DEMO_PASSWORD
     assert summary["groups"] == 1
     assert len(summary["logins"]) == 10
+    # each policy's first provisional premium instalment is due on its start, 1 January of this year
+    assert summary["premium_documents"] >= 3
 
     sirens = demo_sirens(api)
     assert len(sirens) == DEMO_BUYERS

@@ -164,8 +164,10 @@ events:
 
 
 def test_every_example_is_checked() -> None:
-    # The claim examples (claim_*.yaml) are checked in test_claim_scenarios.py.
-    assert sorted(p.name for p in EXAMPLES.glob("*.yaml") if not p.name.startswith("claim_")) == sorted(EXPECTED)
+    # The claim examples (claim_*.yaml) are checked in test_claim_scenarios.py, the premium ones
+    # (premium_*.yaml) in test_premium_scenarios.py.
+    others = [p.name for p in EXAMPLES.glob("*.yaml") if not p.name.startswith(("claim_", "premium_"))]
+    assert sorted(others) == sorted(EXPECTED)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -186,8 +188,11 @@ def test_example_replays_with_the_documented_outcomes(name: str) -> None:
     assert shape(final["limits"]) == limits
     assert final["exposure"] == EXPOSURES.get(name, {"P1": {}, "P2": {}} if "P1" in limits else {})
     assert final["claims"] == []
-    assert final["premium"] is None
-    assert final["note"]
+    # No turnover declared: each policy's premium is its minimum premium (0 by default), nothing earned.
+    premiums = final["premium"] if "P1" in limits else {"policy": final["premium"]}
+    for figures in premiums.values():
+        assert figures["earned_amount"] == "0.00"
+        assert figures["adjustment_amount"] == figures["minimum_amount"] == "0.00"
 
 
 def test_limit_reduction_takes_effect_after_the_notice() -> None:
@@ -351,7 +356,7 @@ def test_a_refused_event_is_an_outcome_and_the_replay_goes_on(tmp_path: Path) ->
     assert approved["granted_amount"] == "50000.00"
 
 
-def test_kinds_not_built_yet_are_reported_and_skipped(tmp_path: Path) -> None:
+def test_premium_kinds_replay_in_date_order(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         HEADER
@@ -367,9 +372,10 @@ def test_kinds_not_built_yet_are_reported_and_skipped(tmp_path: Path) -> None:
         (2, "close_year"),
     ]
     assert events[0]["outcome"]["status"] == "approved"
-    for skipped in (events[1], events[2]):
-        assert skipped["outcome"]["status"] == "error"
-        assert skipped["outcome"]["code"] == "simulation.not_supported_yet"
+    # 100,000.00 × 0.0025 (the default domestic rate) = 250.00, declared for January of a quarterly policy.
+    assert events[1]["outcome"]["premium_amount"] == "250.00"
+    assert events[2]["outcome"]["status"] == "done"
+    assert events[2]["outcome"]["earned_amount"] == "250.00"
 
 
 def test_buyers_without_a_grade_are_graded_from_their_financials(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from tradecover.api.routes import (
     limits,
     organisations,
     policies,
+    quotes,
     receivables,
     risk,
 )
@@ -76,6 +77,7 @@ def create_app(
         alerts,
         claims,
         collection,
+        quotes,
         audit,
         health,
     ):

@@ -181,7 +181,7 @@ class PricingSettings:
     """The insurer's pricing settings; every default is tradecover's own, not a market fact."""
 
     base_rates: PremiumRates = field(default_factory=PremiumRates)
-    sector_factors: Mapping[str, Decimal] = DEFAULT_SECTOR_FACTORS
+    sector_factors: Mapping[str, Decimal] = field(default_factory=lambda: DEFAULT_SECTOR_FACTORS)
     grade_scale: GradeScale = DEFAULT_GRADE_SCALE
     lgd_rate: Decimal = Decimal("0.60")
     #: The PD of a buyer submitted without a grade: grade 6's, the middle of the coverable scale.
@@ -222,7 +222,10 @@ class PricingSettings:
         for name, value in unit_interval.items():
             if not isinstance(value, Decimal) or not 0 < value <= 1:
                 raise _invalid_setting(name, "a Decimal in (0, 1]")
-        for name, value in {"minimum_premium_share": self.minimum_premium_share, "deductible_share": self.deductible_share}.items():
+        for name, value in {
+            "minimum_premium_share": self.minimum_premium_share,
+            "deductible_share": self.deductible_share,
+        }.items():
             if not isinstance(value, Decimal) or not 0 <= value <= 1:
                 raise _invalid_setting(name, "a Decimal in [0, 1]")
         if not self.credibility_years > 0:
@@ -362,9 +365,7 @@ def _list(value: Any, field_name: str, maximum: int) -> list[Any]:
     if isinstance(value, str | bytes | Mapping) or not isinstance(value, Sequence):
         raise InvalidInput(f"{field_name} must be a list", code="quote.invalid", field=field_name)
     if len(value) > maximum:
-        raise InvalidInput(
-            f"{field_name} has more than {maximum} entries", code="quote.too_many", field=field_name
-        )
+        raise InvalidInput(f"{field_name} has more than {maximum} entries", code="quote.too_many", field=field_name)
     return list(value)
 
 
@@ -374,9 +375,22 @@ def _mapping(value: Any, field_name: str) -> Mapping[str, Any]:
     return value
 
 
+def _known(data: Mapping[str, Any], allowed: frozenset[str], at: str) -> None:
+    unknown = sorted(str(k) for k in data if k not in allowed)
+    if unknown:
+        where = f"{at}.{unknown[0]}" if at else unknown[0]
+        raise InvalidInput(f"unknown field {where!r}", code="quote.unknown_field", field=where)
+
+
+_APPLICATION_FIELDS = frozenset({"currency", "turnover", "sector", "buyers", "loss_history"})
+_BUYER_FIELDS = frozenset({"name", "identifier", "country", "outstanding", "risk_grade"})
+_LOSS_FIELDS = frozenset({"year", "losses"})
+
+
 def _buyer(raw: Any, cur: str, index: int) -> SubmittedBuyer:
     at = f"buyers[{index}]"
     data = _mapping(raw, at)
+    _known(data, _BUYER_FIELDS, at)
     name = _text(data.get("name"), f"{at}.name", max_length=300, required=True)
     assert name is not None
     try:
@@ -401,13 +415,12 @@ def _buyer(raw: Any, cur: str, index: int) -> SubmittedBuyer:
 def _loss_year(raw: Any, cur: str, index: int, on: date) -> LossYear:
     at = f"loss_history[{index}]"
     data = _mapping(raw, at)
+    _known(data, _LOSS_FIELDS, at)
     year = data.get("year")
     if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2999:
         raise InvalidInput(f"{at}.year must be a year such as 2024", code="quote.invalid_year", field=f"{at}.year")
     if year > on.year:
-        raise InvalidInput(
-            f"{at}.year {year} is in the future", code="quote.future_loss_year", field=f"{at}.year"
-        )
+        raise InvalidInput(f"{at}.year {year} is in the future", code="quote.future_loss_year", field=f"{at}.year")
     losses = _money(data.get("losses"), cur, f"{at}.losses")
     if losses.is_negative():
         raise InvalidInput(f"{at}.losses must not be negative", code="quote.negative_losses", field=f"{at}.losses")
@@ -425,6 +438,7 @@ def parse_application(data: Mapping[str, Any], *, on: date) -> QuoteApplication:
     each at most once; a year with no loss is declared with 0.
     """
     data = _mapping(data, "application")
+    _known(data, _APPLICATION_FIELDS, "")
     cur_raw = data.get("currency", "EUR")
     try:
         cur = currency(cur_raw)
@@ -459,9 +473,7 @@ def parse_application(data: Mapping[str, Any], *, on: date) -> QuoteApplication:
     sector_raw = _text(data.get("sector"), "sector", max_length=10, required=True)
     assert sector_raw is not None
     sector_section(sector_raw)
-    buyers = tuple(
-        _buyer(raw, cur, i) for i, raw in enumerate(_list(data.get("buyers"), "buyers", MAX_BUYERS))
-    )
+    buyers = tuple(_buyer(raw, cur, i) for i, raw in enumerate(_list(data.get("buyers"), "buyers", MAX_BUYERS)))
     history = tuple(
         _loss_year(raw, cur, i, on)
         for i, raw in enumerate(_list(data.get("loss_history"), "loss_history", MAX_LOSS_YEARS))
@@ -874,9 +886,7 @@ def revise_version(
             )
         )
     premium = expected_premium(quote.application, terms.premium_rates)
-    lines.append(
-        _money_line(f"revision.{version}.premium.expected", f"Version {version}: expected premium", premium)
-    )
+    lines.append(_money_line(f"revision.{version}.premium.expected", f"Version {version}: expected premium", premium))
     return QuoteVersion(
         quote_id=quote.id,
         version=version,

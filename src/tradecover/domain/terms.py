@@ -167,7 +167,12 @@ class PolicyTerms:
             "declaration_frequency",
         )
         instalments = values.get("premium_instalments", 4)
-        if isinstance(instalments, bool) or instalments not in PREMIUM_INSTALMENT_COUNTS:
+        # An int only: 4.0 or Decimal(4) compare equal to 4 but cannot count instalments.
+        if (
+            isinstance(instalments, bool)
+            or not isinstance(instalments, int)
+            or instalments not in PREMIUM_INSTALMENT_COUNTS
+        ):
             raise InvalidInput(
                 "premium_instalments must be one of 1, 2, 4 or 12",
                 code="terms.out_of_range",

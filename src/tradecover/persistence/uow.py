@@ -14,6 +14,7 @@ from tradecover.persistence.grading_store import SqlGradingStore
 from tradecover.persistence.ledger_repository import LedgerRepository
 from tradecover.persistence.limits_repository import CreditLimitRepository
 from tradecover.persistence.premium_repository import PremiumRepository
+from tradecover.persistence.quotes_repository import QuotesRepository
 from tradecover.persistence.repositories import (
     ApiKeyRepository,
     AuditLog,
@@ -44,6 +45,7 @@ class SqlAlchemyUnitOfWork:
     ledger: LedgerRepository
     alerts: AlertRepository
     collection: CollectionRepository
+    quotes: QuotesRepository
     premium: PremiumRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
@@ -75,6 +77,7 @@ class SqlAlchemyUnitOfWork:
         self.alerts = AlertRepository(session)
         self.collection = CollectionRepository(session)
         self.claims = ClaimsRepository(session)
+        self.quotes = QuotesRepository(session)
         self.premium = PremiumRepository(session)
         return self
 

@@ -10,17 +10,19 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 from tradecover.domain.errors import Conflict
 from tradecover.domain.identifiers import IdentifierKind, generate_siren
 from tradecover.domain.parties import MandateScope, OrganisationKind, Role
-from tradecover.domain.periods import Clock
+from tradecover.domain.periods import Clock, FixedClock
+from tradecover.domain.policies import terms_in_force
+from tradecover.domain.premium import declaration_calendar, declaration_due_date
 from tradecover.ingest.bodacc import BodaccAnnouncement, ProcedureKind
 from tradecover.ingest.financials_csv import StatementRow
 from tradecover.ingest.reference_codes import naf_codes
-from tradecover.services import accounts, buyers, credit_limits, financials, grading, monitoring, policies
+from tradecover.services import accounts, buyers, credit_limits, financials, grading, monitoring, policies, premium
 from tradecover.services.authorization import Actor, system_actor
 from tradecover.services.ports import Page, UnitOfWork
 
@@ -55,6 +57,9 @@ INSUREDS = [
             "indemnity_rate": "0.90",
             "premium_rates": {"domestic_rate": "0.0028", "export_rate": "0.0042"},
             "covered_countries": ["FR", "DE", "IT", "ES", "BE"],
+            "minimum_premium": "12000",
+            "request_fee": "120",
+            "monitoring_fee": "60",
         },
     ),
     DemoInsured(
@@ -67,6 +72,9 @@ INSUREDS = [
             "max_credit_period_days": 90,
             "reduction_notice_days": 30,
             "deductible": {"amount": "2000", "currency": "EUR"},
+            "minimum_premium": "9000",
+            "premium_instalments": 12,
+            "declaration_frequency": "monthly",
         },
     ),
     DemoInsured(
@@ -74,7 +82,13 @@ INSUREDS = [
         "Textiles du Nord SARL",
         "13.20Z",
         "Roubaix",
-        {"indemnity_rate": "0.95", "max_liability_multiple": "25", "covered_countries": ["FR", "BE", "NL"]},
+        {
+            "indemnity_rate": "0.95",
+            "max_liability_multiple": "25",
+            "covered_countries": ["FR", "BE", "NL"],
+            "minimum_premium": "6000",
+            "premium_instalments": 2,
+        },
     ),
 ]
 
@@ -198,6 +212,8 @@ class DemoSummary:
     limits: int = 0
     invoices: int = 0
     insolvencies: int = 0
+    declarations: int = 0
+    premium_documents: int = 0
 
 
 def load_demo_book(
@@ -361,7 +377,53 @@ def load_demo_book(
     with uow_factory() as uow:
         insolvent = monitoring.ingest_bodacc(uow, clock, admin, _demo_insolvencies(rng, demo_sirens, clock.today()))
     summary.insolvencies = insolvent.insolvencies
+    summary.declarations, summary.premium_documents = _demo_premium(uow_factory, clock, admin, rng)
     return summary
+
+
+def _demo_premium(
+    uow_factory: Callable[[], UnitOfWork], clock: Clock, admin: Actor, rng: random.Random
+) -> tuple[int, int]:
+    """Each insured's turnover declared a few days before each due date, the last one of the third
+    insured missing (its alert shows), then the premium run as of today."""
+    today = clock.today()
+    declared = 0
+    with uow_factory() as uow:
+        listed, _ = uow.policies.list_page(policyholder_ids=None, page=Page(limit=100))
+        plans = []
+        for index, policy in enumerate(listed):
+            terms = terms_in_force(uow.policies.terms_versions(policy.id), today).terms
+            year = policy.period_on(today) or policy.current_period
+            periods = [
+                p
+                for p in declaration_calendar(year, terms.declaration_frequency)
+                if declaration_due_date(p, terms.declaration_days) < today
+            ]
+            if index == 2 and periods:
+                periods = periods[:-1]
+            plans.append((policy.id, terms.declaration_frequency.months, terms.declaration_days, periods))
+    for policy_id, months, days, periods in plans:
+        for period in periods:
+            on = datetime.combine(
+                declaration_due_date(period, days) - timedelta(days=rng.randint(2, 20)), time(10), tzinfo=UTC
+            )
+            domestic = Decimal(rng.randint(600, 1400) * 1000 * months)
+            export = Decimal(rng.randint(50, 400) * 1000 * months)
+            with uow_factory() as uow:
+                premium.declare_turnover(
+                    uow,
+                    FixedClock(on),
+                    admin,
+                    policy_id,
+                    period_start=period.start,
+                    period_end=period.last_day,
+                    domestic=str(domestic),
+                    export=str(export),
+                )
+            declared += 1
+    with uow_factory() as uow:
+        run = premium.run_premium(uow, clock, admin, as_of=today)
+    return declared, len(run.documents)
 
 
 def _demo_limits(

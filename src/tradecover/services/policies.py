@@ -56,7 +56,10 @@ def issue_policy(
     currency: str = "EUR",
     terms: Mapping[str, Any] | None = None,
     reason: str = "policy issued",
+    commit: bool = True,
 ) -> tuple[Policy, TermsVersion]:
+    """Issue a policy; ``commit=False`` leaves the commit to a caller that writes more in the same
+    transaction (a quote marked issued with the policy, all or nothing)."""
     require(actor, Permission.POLICY_ISSUE)
     holder = get_organisation(uow, actor, policyholder_id)
     if holder.kind is not OrganisationKind.POLICYHOLDER:
@@ -82,7 +85,8 @@ def issue_policy(
         summary={"after": {"number": number, "period": str(period), "terms": policy_terms.to_dict()}},
         reason=version.reason,
     )
-    uow.commit()
+    if commit:
+        uow.commit()
     return policy, version
 
 

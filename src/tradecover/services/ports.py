@@ -26,6 +26,7 @@ from tradecover.services.collection_ports import CollectionStore
 from tradecover.services.grading_ports import GradingStore
 from tradecover.services.ledger_ports import AlertStore, LedgerStore
 from tradecover.services.premium_ports import PremiumStore
+from tradecover.services.quotes_ports import QuotesStore
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,8 @@ class UnitOfWork(Protocol):
     def collection(self) -> CollectionStore: ...
     @property
     def claims(self) -> ClaimsStore: ...
+    @property
+    def quotes(self) -> QuotesStore: ...
     @property
     def premium(self) -> PremiumStore: ...
 

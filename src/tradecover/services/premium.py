@@ -232,7 +232,9 @@ def declare_turnover(
         # The year was closed: the correction re-computes it, and the difference is invoiced or credited.
         year_end, issued = _close(uow, clock, actor, policy, year, f"correction of {period}")
     uow.commit()
-    return DeclarationOutcome(declaration, year, lines, premium, due_on, version == 1 and today > due_on, previous, year_end, issued)
+    return DeclarationOutcome(
+        declaration, year, lines, premium, due_on, version == 1 and today > due_on, previous, year_end, issued
+    )
 
 
 def declarations(uow: UnitOfWork, actor: Actor, policy_id: str) -> list[TurnoverDeclaration]:
@@ -330,6 +332,12 @@ def get_document(uow: UnitOfWork, actor: Actor, policy_id: str, document_id: str
     return document
 
 
+def payments(uow: UnitOfWork, actor: Actor, policy_id: str) -> list[PremiumPayment]:
+    """The premium payments received on the policy, oldest first."""
+    policy = get_policy(uow, actor, policy_id)
+    return uow.premium.payments_of(policy.id)
+
+
 def record_payment(
     uow: UnitOfWork,
     clock: Clock,
@@ -344,6 +352,12 @@ def record_payment(
     require(actor, Permission.PREMIUM_MANAGE)
     policy = get_policy(uow, actor, policy_id)
     money = _money(amount, policy.currency, "amount")
+    if money.currency != policy.currency:
+        raise InvalidInput(
+            f"the payment is in {money.currency} but the policy currency is {policy.currency}",
+            code="premium.currency_mismatch",
+            field="amount.currency",
+        )
     if not money.is_positive():
         raise InvalidInput("a premium payment is positive", code="premium.invalid_amount", field="amount")
     if money.round() != money:
@@ -575,6 +589,8 @@ def _instalments_due(uow: UnitOfWork, clock: Clock, actor: Actor, policy: Policy
     for year in policy.periods:
         if year.start > as_of or (ended is not None and year.start >= ended):
             continue
+        if uow.premium.year_ends_of(policy.id, year.start):
+            continue  # a closed year's adjustment already settled its premium: no instalment after it
         terms = _terms_on(versions, year.start)
         for instalment in instalment_schedule(
             year, terms.minimum_premium or Money.zero(policy.currency), terms.premium_instalments

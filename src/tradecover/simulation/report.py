@@ -40,7 +40,7 @@ def document(result: SimulationResult) -> dict[str, Any]:
 
 
 def _amount(outcome: dict[str, Any]) -> str:
-    for key in ("granted_amount", "covered_amount", "indemnity_amount", "amount"):
+    for key in ("granted_amount", "covered_amount", "indemnity_amount", "premium_amount", "amount"):
         if outcome.get(key) is not None:
             return str(outcome[key])
     return ""
@@ -52,10 +52,45 @@ def _details(outcome: dict[str, Any]) -> str:
     parts: list[str] = []
     if outcome.get("reasons"):
         parts.append(", ".join(str(r) for r in outcome["reasons"]))
-    for key in ("suggested_amount", "effective_date", "expires_on", "legal_status", "limits_cancelled", "approvals"):
+    keys = ("suggested_amount", "effective_date", "expires_on", "legal_status", "limits_cancelled", "approvals")
+    keys += ("version", "earned_amount", "paid_amount", "adjustment_amount", "fees_amount", "bonus_amount")
+    keys += ("max_liability_amount",)
+    for key in keys:
         if outcome.get(key) is not None:
-            parts.append(f"{key.replace('_', ' ')}: {outcome[key]}")
+            parts.append(f"{key.removesuffix('_amount').replace('_', ' ')}: {outcome[key]}")
+    if outcome.get("late"):
+        parts.append("late")
     return "; ".join(parts)
+
+
+_PREMIUM_COLUMNS = (
+    ("year from", None),
+    ("earned", "earned_amount"),
+    ("premium", "premium_amount"),
+    ("paid", "paid_amount"),
+    ("adjustment", "adjustment_amount"),
+    ("fees", "fees_amount"),
+    ("bonus", "bonus_amount"),
+    ("max liability", "max_liability_amount"),
+    ("closed", None),
+)
+
+
+def _premium_table(final: dict[str, Any], currency: str, *, with_policy: bool) -> Table:
+    table = Table(title=f"Premium ({currency}) as of {final['as_of']}", title_justify="left")
+    if with_policy:
+        table.add_column("policy")
+    for name, key in _PREMIUM_COLUMNS:
+        table.add_column(name, justify="left" if key is None else "right", overflow="fold")
+    grouped: dict[str, Any] = final["premium"] if with_policy else {"": final["premium"]}
+    for policy, figures in grouped.items():
+        for year in figures["years"]:
+            row = [escape(policy)] if with_policy else []
+            row.append(year["year_start"])
+            row += [str(year[key] or "") for _, key in _PREMIUM_COLUMNS if key is not None]
+            row.append("yes" if year["closed"] else "no")
+            table.add_row(*row)
+    return table
 
 
 _STATUS_STYLE = {"refused": "red", "error": "red", "referred": "yellow", "partially_approved": "yellow"}
@@ -109,4 +144,4 @@ def render(result: SimulationResult, console: Console) -> None:
             ]
             limits.add_row(*row)
     console.print(limits)
-    console.print(f"[dim]{final['note']}[/]")
+    console.print(_premium_table(final, scenario.currency, with_policy=with_policy))

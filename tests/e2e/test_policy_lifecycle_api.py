@@ -1,0 +1,171 @@
+"""Renewal and termination over HTTP (DOMAIN.md §3): notice, tacit renewal, termination, run-off.
+
+The world's policies start on 1 January 2026 with 90 days' notice (deadline 3 October 2026); the clock
+stands at 15 March 2026, when A's buyer holds a 50,000 EUR limit.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from api_world import World, login
+from fastapi.testclient import TestClient
+from httpx import Response
+from sqlalchemy import text
+
+from tradecover.bootstrap import Container
+from tradecover.services import policies
+from tradecover.services.authorization import system_actor
+
+API = "/api/v1"
+PROBLEM = "application/problem+json"
+Headers = dict[str, dict[str, str]]
+
+
+def assert_problem(response: Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM), response.headers
+    body: dict[str, Any] = response.json()
+    assert (body["status"], body["code"]) == (status, code), body
+    assert body["detail"]
+    return body
+
+
+def move_to(container: Container, client: TestClient, world: World, day: date) -> Headers:
+    """Move the clock (access tokens expire) and log in again."""
+    container.clock.set(datetime.combine(day, time(9, 0), tzinfo=UTC))  # type: ignore[attr-defined]
+    return {name: login(client, email) for name, email in world.emails.items()}
+
+
+def renew_due(container: Container, world: World, as_of: date) -> list[str]:
+    """The premium batch's call: the policies renewed as of ``as_of``."""
+    with container.uow() as uow:
+        renewed = policies.renew_due_policies(uow, container.clock, system_actor(world.insurer_id), as_of=as_of)
+    return [r.policy_id for r in renewed]
+
+
+def test_notice_in_time_ends_the_policy_at_the_period_end(
+    app_client: TestClient, container: Container, world: World, headers: Headers
+) -> None:
+    url = f"{API}/policies/{world.policy_a}"
+    given = app_client.post(
+        f"{url}/termination-notice", json={"reason": "moving insurer"}, headers=headers["broker_user"]
+    )
+
+    assert given.status_code == 201, given.text
+    body = given.json()
+    assert (body["status"], body["termination_date"], body["termination_kind"]) == ("in_force", "2027-01-01", "notice")
+    notice = body["termination_notice"]
+    assert notice | {"message": ""} == {
+        "given_by": "insured",
+        "given_on": "2026-03-15",
+        "reason": "moving insurer",
+        "deadline": "2026-10-03",
+        "in_time": True,
+        "outcome": "ends_at_period_end",
+        "effective_date": "2027-01-01",
+        "message": "",
+    }
+    assert_problem(
+        app_client.post(f"{url}/termination-notice", json={"reason": "again"}, headers=headers["insured_user"]),
+        422,
+        "policy.already_terminated",
+    )
+
+    assert renew_due(container, world, date(2027, 1, 1)) == [world.policy_b]
+
+    headers = move_to(container, app_client, world, date(2027, 1, 1))
+    read = app_client.get(url, headers=headers["insured_user"]).json()
+    assert (read["status"], len(read["periods"])) == ("terminated", 1)
+    assert_problem(
+        app_client.post(f"{url}/renewals", json={"reason": "manual"}, headers=headers["underwriter"]),
+        422,
+        "policy.terminated",
+    )
+
+
+def test_late_notice_renews_the_policy_once_more(
+    app_client: TestClient, container: Container, world: World, headers: Headers
+) -> None:
+    headers = move_to(container, app_client, world, date(2026, 10, 4))  # the day after the deadline
+
+    given = app_client.post(
+        f"{API}/policies/{world.policy_a}/termination-notice",
+        json={"reason": "moving insurer"},
+        headers=headers["insured_user"],
+    )
+
+    assert given.status_code == 201, given.text
+    notice = given.json()["termination_notice"]
+    assert (notice["in_time"], notice["outcome"], notice["effective_date"]) == (
+        False,
+        "renewed_once_more",
+        "2028-01-01",
+    )
+    assert "renewed once more" in notice["message"]
+    assert sorted(renew_due(container, world, date(2028, 6, 1))) == sorted(
+        [world.policy_a, world.policy_b, world.policy_b]
+    )
+
+
+def test_termination_refuses_new_limits_and_keeps_run_off_cover(
+    app_client: TestClient, container: Container, world: World, headers: Headers
+) -> None:
+    url = f"{API}/policies/{world.policy_a}"
+    for number, delivered in (("F-BEFORE", "2026-03-10"), ("F-AFTER", "2026-03-12")):
+        recorded = app_client.post(
+            f"{url}/invoices",
+            json={
+                "buyer_id": world.buyer_a,
+                "number": number,
+                "issue_date": delivered,
+                "due_date": "2026-05-10",
+                "amount_excl_vat": {"amount": "1000.00", "currency": "EUR"},
+                "vat_amount": {"amount": "200.00", "currency": "EUR"},
+            },
+            headers=headers["insured_user"],
+        )
+        assert recorded.status_code == 201, recorded.text
+    assert_problem(
+        app_client.post(
+            f"{url}/termination", json={"effective_date": "2026-03-11", "reason": "x"}, headers=headers["insured_user"]
+        ),
+        403,
+        "auth.forbidden",
+    )
+
+    terminated = app_client.post(
+        f"{url}/termination",
+        json={"effective_date": "2026-03-11", "reason": "premium unpaid after formal notice"},
+        headers=headers["underwriter"],
+    )
+
+    assert terminated.status_code == 201, terminated.text
+    assert (terminated.json()["status"], terminated.json()["termination_kind"]) == ("terminated", "insurer_decision")
+    with container.engine.connect() as connection:
+        requests_before = connection.execute(text("SELECT count(*) FROM limit_requests")).scalar_one()
+    refused = assert_problem(
+        app_client.post(
+            f"{url}/limit-requests",
+            json={"buyer_id": world.buyer_a, "amount": {"amount": "60000", "currency": "EUR"}},
+            headers=headers["insured_user"],
+        ),
+        422,
+        "policy.terminated",
+    )
+    assert refused["context"] == {"termination_date": "2026-03-11"}
+    with container.engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM limit_requests")).scalar_one() == requests_before
+    exposure = app_client.get(f"{url}/exposure?lines=true", headers=headers["insured_user"]).json()
+    (buyer,) = exposure["buyers"]
+    reasons = {line["number"]: (line["eligible"], line["reason"]) for line in buyer["lines"]}
+    assert reasons == {"F-BEFORE": (True, None), "F-AFTER": (False, "delivered_after_termination")}
+    assert buyer["covered"] == {"amount": "1000.00", "currency": "EUR"}
+    assert_problem(
+        app_client.post(
+            f"{url}/termination", json={"effective_date": "2026-03-12", "reason": "again"}, headers=headers["admin"]
+        ),
+        422,
+        "policy.already_terminated",
+    )
