@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     alert_dispatch_seconds: int = Field(default=30, ge=0, description="0: the server does not deliver alerts")
+    # The premium run (renewals, instalments due, late declarations), as the server repeats it.
+    premium_run_seconds: int = Field(default=3600, ge=0, description="0: the server does not run it")
     webhook_allow_private_networks: bool = True
     # Claims: documents filed with a claim, and the indemnity above which a second claims handler approves.
     max_document_bytes: int = Field(default=10 * 1_048_576, ge=1024)

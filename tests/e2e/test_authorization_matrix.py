@@ -27,6 +27,7 @@ from api_world import (
     World,
     add_claims,
     add_collection,
+    add_quotes,
     add_receivables,
     awaiting_settlement,
     build_world,
@@ -35,6 +36,8 @@ from api_world import (
     collection_of,
     direct_claim,
     overdue_invoice,
+    quote_application,
+    quotes_of,
     reopened_case,
 )
 from fastapi.testclient import TestClient
@@ -643,6 +646,46 @@ LIFECYCLE_RULES: dict[tuple[str, str], Rule] = {
     ),
 }
 
+# --------------------------------------------------------------------------------------------- quotes
+
+# The insured (or its broker with an "act" mandate) and the underwriters apply; underwriters revise and issue.
+QUOTE_REQUESTERS = {"admin", "underwriter", "insured_user", "broker_user"}
+
+
+def fresh_quote_target(ctx: Ctx, role: str, which: str) -> tuple[str, dict[str, Any]]:
+    """A fresh quote of the target tenant each time: a quote is issued once."""
+    body = {"start_date": "2026-04-01"}
+    holder = {"own": ctx.world.insured_a, "other": ctx.world.insured_b}.get(which)
+    if holder is None:
+        return f"{API}/quotes/{uuid.uuid4()}/issue", body
+    created = ctx.client.post(f"{API}/quotes", json=quote_application(holder), headers=ctx.headers["admin"])
+    assert created.status_code == 201, created.text
+    return f"{API}/quotes/{created.json()['id']}/issue", body
+
+
+QUOTE = API + "/quotes/{quote_id}"
+QUOTE_RULES: dict[tuple[str, str], Rule] = {
+    ("POST", API + "/quotes"): Rule(
+        allowed=QUOTE_REQUESTERS,
+        target=body_target(API + "/quotes", "policyholder_id", a, b, body=lambda c, r: quote_application()),
+    ),
+    ("GET", API + "/quotes"): Rule(allowed=set(ROLES), listed_foreign=lambda w: {quotes_of(w, "b")}),
+    ("GET", QUOTE): Rule(
+        allowed=READERS_OF_A,
+        target=path_target(API + "/quotes/{id}", lambda w: quotes_of(w, "a"), lambda w: quotes_of(w, "b")),
+    ),
+    ("POST", QUOTE + "/versions"): Rule(
+        allowed=WRITERS,
+        target=path_target(
+            API + "/quotes/{id}/versions",
+            lambda w: quotes_of(w, "a"),
+            lambda w: quotes_of(w, "b"),
+            body=lambda c, r: {"changes": {"waiting_period_days": 100 + next(_counter) % 500}, "reason": "matrix"},
+        ),
+    ),
+    ("POST", QUOTE + "/issue"): Rule(allowed=WRITERS, target=fresh_quote_target),
+}
+
 ORG = "/api/v1/organisations/{id}"
 ORG_KEY = "/api/v1/organisations/{organisation_id}"
 RULES: dict[tuple[str, str], Rule] = {
@@ -809,6 +852,7 @@ RULES: dict[tuple[str, str], Rule] = {
     **RECEIVABLE_RULES,
     **CLAIM_RULES,
     **COLLECTION_RULES,
+    **QUOTE_RULES,
     **LIFECYCLE_RULES,
 }
 
@@ -816,7 +860,8 @@ RULES: dict[tuple[str, str], Rule] = {
 @pytest.fixture
 def world(container: Container) -> World:
     """The API world with each insured's receivables, and a broker whose mandate on B is read-only."""
-    return add_collection(container, add_claims(container, add_receivables(container, build_world(container))))
+    world = add_collection(container, add_claims(container, add_receivables(container, build_world(container))))
+    return add_quotes(container, world)
 
 
 def _route_rows(client: TestClient) -> set[tuple[str, str]]:

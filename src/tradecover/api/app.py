@@ -28,6 +28,7 @@ from tradecover.api.routes import (
 )
 from tradecover.bootstrap import Container, build
 from tradecover.config import Settings
+from tradecover.jobs.premium_run import BackgroundPremiumRun
 from tradecover.notify.dispatcher import BackgroundDispatcher
 from tradecover.web.pages import router as web_router
 
@@ -44,14 +45,21 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         interval = built.settings.alert_dispatch_seconds
         dispatcher = None
+        premium_run = None
         if deliver_alerts and interval > 0:
             dispatcher = BackgroundDispatcher(built.uow, built.clock, built.settings, interval)
             dispatcher.start()
+        # The server's background jobs run together: the outbox, and the premium run.
+        if deliver_alerts and built.settings.premium_run_seconds > 0:
+            premium_run = BackgroundPremiumRun(built.uow, built.clock, built.settings.premium_run_seconds)
+            premium_run.start()
         try:
             yield
         finally:
             if dispatcher is not None:
                 dispatcher.stop()
+            if premium_run is not None:
+                premium_run.stop()
 
     app = FastAPI(
         lifespan=lifespan,
