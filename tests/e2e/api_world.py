@@ -632,3 +632,53 @@ def add_quotes(container: Container, world: World) -> World:
     QUOTES_WORLD[id(world)] = sides
     WORLD_CONTAINERS[id(world)] = container
     return world
+
+
+# --------------------------------------------------------------------------------------------- premium
+
+
+@dataclass(frozen=True)
+class PremiumSide:
+    """One insured's turnover declaration (January 2026) and premium invoice in the world."""
+
+    declaration_id: str
+    document_id: str
+    document_number: str
+
+
+PREMIUM_WORLD: dict[int, dict[str, PremiumSide]] = {}  # id(world) -> side -> its premium
+
+
+def premium_of(world: World, side: str) -> PremiumSide:
+    return PREMIUM_WORLD[id(world)][side]
+
+
+def add_premium(container: Container, world: World) -> World:
+    """Each insured's January turnover declaration and a provisional-premium invoice (written to the store:
+    the world's policies have no minimum premium, so the premium run issues nothing on them)."""
+    from tradecover.domain.premium import DocumentKind, PremiumDocument, PremiumItem, document_number
+    from tradecover.services import premium
+
+    admin = system_actor(world.insurer_id)
+    clock = container.clock
+    sides: dict[str, PremiumSide] = {}
+    for side, policy_id in (("a", world.policy_a), ("b", world.policy_b)):
+        with container.uow() as uow:
+            outcome = premium.declare_turnover(
+                uow, clock, admin, policy_id, period_start=date(2026, 1, 1), period_end=date(2026, 1, 31),
+                domestic="100000.00", export="20000.00",
+            )  # fmt: skip
+        with container.uow() as uow:
+            number = document_number(DocumentKind.INVOICE, 2026, uow.premium.next_document_sequence(2026))
+            document = PremiumDocument(
+                str(uuid.uuid4()), policy_id, number, DocumentKind.INVOICE, PremiumItem.INSTALMENT, date(2026, 1, 1),
+                date(2026, 1, 1), date(2026, 1, 31), Money.of("500.00", "EUR"),
+                "Prime provisionnelle, échéance 1/4 / Provisional premium, instalment 1 of 4",
+                f"instalment:{policy_id}:2026-01-01:1/4", "world", clock.now(),
+            )  # fmt: skip
+            uow.premium.add_document(document)
+            uow.commit()
+        sides[side] = PremiumSide(outcome.declaration.id, document.id, number)
+    PREMIUM_WORLD[id(world)] = sides
+    WORLD_CONTAINERS[id(world)] = container
+    return world

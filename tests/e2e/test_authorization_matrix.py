@@ -27,6 +27,7 @@ from api_world import (
     World,
     add_claims,
     add_collection,
+    add_premium,
     add_quotes,
     add_receivables,
     awaiting_settlement,
@@ -36,6 +37,7 @@ from api_world import (
     collection_of,
     direct_claim,
     overdue_invoice,
+    premium_of,
     quote_application,
     quotes_of,
     reopened_case,
@@ -686,6 +688,86 @@ QUOTE_RULES: dict[tuple[str, str], Rule] = {
     ("POST", QUOTE + "/issue"): Rule(allowed=WRITERS, target=fresh_quote_target),
 }
 
+# --------------------------------------------------------------------------------------------- premium
+
+# The insured (or its broker with an "act" mandate) and the underwriters declare turnover; staff close and cash.
+DECLARERS = {"admin", "underwriter", "insured_user", "broker_user"}
+PREMIUM = POLICY + "/premium"
+
+
+def declaration_body(ctx: Ctx, which: str, buyer: str) -> dict[str, Any]:
+    """February again each time: the same period declared again is a correction (a new version)."""
+    return {
+        "period_start": "2026-02-01",
+        "period_end": "2026-02-28",
+        "domestic": "1000.00",
+        "export": {"turnover": "500.00", "cash_sales": "10.00"},
+    }
+
+
+def closable_year_target(ctx: Ctx, role: str, which: str) -> tuple[str, None]:
+    """A fresh policy of the target tenant whose first year (2025) has ended: a year is closed once."""
+    holder = {"own": ctx.world.insured_a, "other": ctx.world.insured_b}.get(which)
+    if holder is None:
+        return f"{API}/policies/{uuid.uuid4()}/premium/years/2025-01-01/close", None
+    issued = ctx.client.post(
+        f"{API}/policies", json={"policyholder_id": holder, "start_date": "2025-01-01"}, headers=ctx.headers["admin"]
+    )
+    assert issued.status_code == 201, issued.text
+    return f"{API}/policies/{issued.json()['id']}/premium/years/2025-01-01/close", None
+
+
+def premium_document_target(suffix: str) -> Target:
+    def build(ctx: Ctx, role: str, which: str) -> tuple[str, None]:
+        if which == "missing":
+            return f"{API}/policies/{uuid.uuid4()}/premium/documents/{uuid.uuid4()}{suffix}", None
+        policy = ctx.world.policy_a if which == "own" else ctx.world.policy_b
+        document = premium_of(ctx.world, "a" if which == "own" else "b").document_id
+        return f"{API}/policies/{policy}/premium/documents/{document}{suffix}", None
+
+    return build
+
+
+PREMIUM_RULES: dict[tuple[str, str], Rule] = {
+    ("POST", POLICY + "/turnover-declarations"): Rule(
+        allowed=DECLARERS, target=policy_target("/turnover-declarations", declaration_body)
+    ),
+    ("GET", POLICY + "/turnover-declarations"): Rule(
+        allowed=READERS_OF_A,
+        target=policy_target("/turnover-declarations"),
+        listed_foreign=lambda w: {premium_of(w, "b").declaration_id},
+    ),
+    ("GET", PREMIUM + "/years"): Rule(allowed=READERS_OF_A, target=policy_target("/premium/years")),
+    ("POST", PREMIUM + "/years/{year_start}/close"): Rule(allowed=WRITERS, target=closable_year_target),
+    ("GET", PREMIUM + "/documents"): Rule(
+        allowed=READERS_OF_A,
+        target=policy_target("/premium/documents"),
+        listed_foreign=lambda w: {premium_of(w, "b").document_id},
+    ),
+    ("GET", PREMIUM + "/documents/{document_id}"): Rule(allowed=READERS_OF_A, target=premium_document_target("")),
+    ("GET", PREMIUM + "/documents/{document_id}.pdf"): Rule(
+        allowed=READERS_OF_A, target=premium_document_target(".pdf")
+    ),
+    ("POST", PREMIUM + "/payments"): Rule(
+        allowed=WRITERS,
+        target=policy_target(
+            "/premium/payments",
+            lambda c, w, buyer: {
+                "amount": {"amount": "10.00", "currency": "EUR"},
+                "received_on": "2026-03-14",
+                "reference": f"MATRIX-{next(_counter)}",
+            },
+        ),
+    ),
+    ("GET", PREMIUM + "/statement.csv"): Rule(
+        allowed=READERS_OF_A,
+        target=policy_target("/premium/statement.csv"),
+        listed_foreign=lambda w: {premium_of(w, "b").document_number},
+    ),
+    ("GET", PREMIUM + "/statement.pdf"): Rule(allowed=READERS_OF_A, target=policy_target("/premium/statement.pdf")),
+    ("POST", API + "/premium/run"): Rule(allowed=WRITERS),
+}
+
 ORG = "/api/v1/organisations/{id}"
 ORG_KEY = "/api/v1/organisations/{organisation_id}"
 RULES: dict[tuple[str, str], Rule] = {
@@ -854,6 +936,7 @@ RULES: dict[tuple[str, str], Rule] = {
     **COLLECTION_RULES,
     **QUOTE_RULES,
     **LIFECYCLE_RULES,
+    **PREMIUM_RULES,
 }
 
 
@@ -861,7 +944,7 @@ RULES: dict[tuple[str, str], Rule] = {
 def world(container: Container) -> World:
     """The API world with each insured's receivables, and a broker whose mandate on B is read-only."""
     world = add_collection(container, add_claims(container, add_receivables(container, build_world(container))))
-    return add_quotes(container, world)
+    return add_premium(container, add_quotes(container, world))
 
 
 def _route_rows(client: TestClient) -> set[tuple[str, str]]:

@@ -6,16 +6,22 @@ stands at 15 March 2026, when A's buyer holds a 50,000 EUR limit.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+import pytest
 from api_world import World, login
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import text
+from typer.testing import CliRunner
 
-from tradecover.bootstrap import Container
-from tradecover.services import policies
+from tradecover.bootstrap import Container, build
+from tradecover.cli.main import app
+from tradecover.config import Settings
+from tradecover.domain.parties import OrganisationKind
+from tradecover.services import accounts, policies
 from tradecover.services.authorization import system_actor
 
 API = "/api/v1"
@@ -169,3 +175,38 @@ def test_termination_refuses_new_limits_and_keeps_run_off_cover(
         422,
         "policy.already_terminated",
     )
+
+
+def test_the_command_line_renews_and_terminates(monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
+    monkeypatch.setenv("TRADECOVER_DATABASE_URL", database_url)
+    monkeypatch.setenv("TRADECOVER_ENVIRONMENT", "test")
+    seeded = build(Settings())
+    try:
+        with seeded.uow() as uow:
+            admin = system_actor(accounts.ensure_insurer(uow, seeded.clock).id)
+            holder = accounts.create_organisation(
+                uow, seeded.clock, admin, kind=OrganisationKind.POLICYHOLDER, name="Dupont SAS", country="FR"
+            )
+            issued, _ = policies.issue_policy(
+                uow, seeded.clock, admin, policyholder_id=holder.id, start_date=date(2020, 1, 1)
+            )
+    finally:
+        seeded.dispose()
+
+    def run(*args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(app, ["policies", *args])
+        assert result.exit_code == code, (result.output, result.exception)
+        return result.output
+
+    renewed = json.loads(run("renew-due", "--as-of", "2022-06-01", "--json"))
+    assert [(r["number"], r["start"], r["end"]) for r in renewed] == [
+        (issued.number, "2021-01-01", "2022-01-01"),
+        (issued.number, "2022-01-01", "2023-01-01"),
+    ]
+    assert json.loads(run("renew-due", "--as-of", "2022-06-01", "--json")) == []
+    terminated = json.loads(
+        run("terminate", issued.number, "--effective-date", "2023-01-01", "--reason", "unpaid premium", "--json")
+    )
+    assert (terminated["termination_date"], terminated["termination_kind"]) == ("2023-01-01", "insurer_decision")
+    assert "policy.already_terminated" in run("notice", issued.number, "--reason", "leaving", code=1)
+    assert json.loads(run("renew-due", "--as-of", "2030-01-01", "--json")) == []

@@ -168,6 +168,18 @@ def test_tacit_renewal_respects_notices_and_runs_once(book: Book) -> None:
         "policy.terminated",
         lambda: book.do(policies.renew_policy, book.underwriter, in_time, reason="manual"),
     )
+    book.refused(
+        RuleBroken,
+        "policy.terminated",
+        lambda: book.do(
+            policies.endorse_policy,
+            book.underwriter,
+            late,
+            effective_date=date(2028, 1, 1),
+            changes={"indemnity_rate": "0.85"},
+            reason="after the end",
+        ),
+    )
 
 
 def test_notice_bad_input_writes_nothing(book: Book) -> None:

@@ -22,6 +22,7 @@ from tradecover.api.routes import (
     limits,
     organisations,
     policies,
+    premium,
     quotes,
     receivables,
     risk,
@@ -86,6 +87,7 @@ def create_app(
         claims,
         collection,
         quotes,
+        premium,
         audit,
         health,
     ):

@@ -173,7 +173,9 @@ class FiguresOut(BaseModel):
     request_count: int
     buyers_monitored: int
     indemnities: MoneyBody = Field(description="indemnities of the year's claims")
-    bonus: MoneyBody = Field(description="no-claims bonus: rate × (premium − indemnities) below the loss-ratio threshold")
+    bonus: MoneyBody = Field(
+        description="no-claims bonus: rate × (premium − indemnities) below the loss-ratio threshold"
+    )
     balance: MoneyBody = Field(description="what the year end invoices (+) or credits (−): adjustment + fees − bonus")
     max_liability: MoneyBody | None = Field(description="multiple × premium, or the policy's fixed amount")
     loss_ratio: str | None = Field(description="indemnities / premium, 4 decimals")

@@ -19,6 +19,7 @@ from tradecover.cli.collection import register as register_collection_commands
 from tradecover.cli.ledger import register as register_ledger_commands
 from tradecover.cli.limits import register as register_limit_commands
 from tradecover.cli.policies import register as register_policy_commands
+from tradecover.cli.premium import register as register_premium_commands
 from tradecover.cli.quotes import register as register_quote_commands
 from tradecover.cli.risk import progress_bar
 from tradecover.cli.risk import register as register_risk_commands
@@ -274,6 +275,7 @@ register_collection_commands(app, _container)
 register_claims_commands(app, _container)
 register_quote_commands(app, _container)
 register_policy_commands(app, _container)
+register_premium_commands(app, _container)
 
 
 def main() -> None:

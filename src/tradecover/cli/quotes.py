@@ -202,11 +202,10 @@ def register(app: typer.Typer, container_factory: Any) -> None:
             _print_json({"items": rows, "total": total})
             return
         table = Table("reference", "status", "version", "valid until", "expected premium", "id")
-        for row in rows:
-            premium = row["expected_premium"]
+        for s in items:
             table.add_row(
-                row["reference"], row["status"], str(row["version"]), row["valid_until"],
-                f"{premium['amount']} {premium['currency']}", row["id"],
+                s.quote.reference, s.status.value, str(s.latest.version), str(s.latest.valid_until),
+                str(s.latest.expected_premium), s.quote.id,
             )  # fmt: skip
         console.print(table)
 

@@ -17,6 +17,7 @@ from tradecover.documents.pdf_layout import (
     MUTED,
     Cell,
     Column,
+    Language,
     Party,
     PdfDocument,
     Row,
@@ -30,7 +31,7 @@ from tradecover.domain.premium import YearFigures
 
 __all__ = ["ITEM_LABELS", "KIND_LABELS", "Party", "PremiumInvoiceView", "render_premium_invoice"]
 
-LANG = "fr"  # numbers and dates in French; every label carries its English beside it
+LANG: Language = "fr"  # numbers and dates in French; every label carries its English beside it
 
 KIND_LABELS: dict[str, str] = {
     "invoice": "Facture de prime / Premium invoice",
@@ -84,6 +85,11 @@ def _amount(money: Money) -> str:
     return format_amount(money, LANG)
 
 
+def _cell(money: Money) -> str:
+    """An amount in a table whose heading names the currency."""
+    return format_amount(money, LANG, with_currency=False)
+
+
 def _period(start: date, last_day: date) -> str:
     return (
         f"du {format_date(start, 'fr')} au {format_date(last_day, 'fr')}"
@@ -105,7 +111,7 @@ def _details(view: PremiumInvoiceView) -> list[Row]:
                         f"appelée d'avance en {count} échéance(s) ; échéance {number}/{count}"
                         f" / called in advance in {count} instalment(s); instalment {number} of {count}",
                     ),
-                    _amount(view.minimum_premium),
+                    _cell(view.minimum_premium),
                 )
             )
         )
@@ -122,22 +128,25 @@ def _details(view: PremiumInvoiceView) -> list[Row]:
                         f" {f.expected_periods} / insurable turnover declared × rate, {f.declared_periods} of"
                         f" {f.expected_periods} period(s) declared",
                     ),
-                    _amount(f.earned),
+                    _cell(f.earned),
                 )
             ),
-            Row(("Prime minimale / Minimum premium", _amount(f.minimum))),
+            Row(("Prime minimale / Minimum premium", _cell(f.minimum))),
             Row(
                 (
-                    Cell("Prime de l'année / Premium of the year", "max(prime minimale, prime acquise) / max(minimum, earned)"),
-                    _amount(f.premium),
+                    Cell(
+                        "Prime de l'année / Premium of the year",
+                        "max(prime minimale, prime acquise) / max(minimum, earned)",
+                    ),
+                    _cell(f.premium),
                 ),
                 bold=True,
             ),
-            Row((Cell("Prime provisionnelle appelée / Provisional premium called", None), _amount(-f.called))),
+            Row((Cell("Prime provisionnelle appelée / Provisional premium called", None), _cell(-f.called))),
             Row(
                 (
                     Cell("Régularisation / Adjustment", "prime de l'année − prime appelée / premium − premium called"),
-                    _amount(f.adjustment),
+                    _cell(f.adjustment),
                 ),
                 bold=True,
             ),
@@ -153,7 +162,7 @@ def _details(view: PremiumInvoiceView) -> list[Row]:
                         f"{f.request_count} demande(s) d'agrément × {_amount(request)}"
                         f" / {f.request_count} limit request(s) × {_amount(request)}",
                     ),
-                    _amount((request * f.request_count).round()),
+                    _cell((request * f.request_count).round()),
                 )
             ),
             Row(
@@ -163,18 +172,18 @@ def _details(view: PremiumInvoiceView) -> list[Row]:
                         f"{f.buyers_monitored} acheteur(s) sous garantie × {_amount(monitoring)}"
                         f" / {f.buyers_monitored} buyer(s) under cover × {_amount(monitoring)}",
                     ),
-                    _amount((monitoring * f.buyers_monitored).round()),
+                    _cell((monitoring * f.buyers_monitored).round()),
                 )
             ),
-            Row(("Total des frais / Total fees", _amount(f.fees)), bold=True),
+            Row(("Total des frais / Total fees", _cell(f.fees)), bold=True),
         ]
     elif view.item == "no_claims_bonus":
         ratio = "-" if f.loss_ratio is None else format_rate(f.loss_ratio, LANG)
         threshold = "-" if view.bonus_threshold is None else format_rate(view.bonus_threshold, LANG)
         rate = "-" if view.bonus_rate is None else format_rate(view.bonus_rate, LANG)
         rows += [
-            Row(("Prime de l'année / Premium of the year", _amount(f.premium))),
-            Row(("Indemnités de l'année / Indemnities of the year", _amount(f.indemnities))),
+            Row(("Prime de l'année / Premium of the year", _cell(f.premium))),
+            Row(("Indemnités de l'année / Indemnities of the year", _cell(f.indemnities))),
             Row(
                 (
                     Cell(
@@ -190,7 +199,7 @@ def _details(view: PremiumInvoiceView) -> list[Row]:
                         "Participation bénéficiaire / No-claims bonus",
                         f"{rate} × (prime − indemnités) / {rate} × (premium − indemnities)",
                     ),
-                    _amount(f.bonus),
+                    _cell(f.bonus),
                 ),
                 bold=True,
             ),
@@ -205,7 +214,7 @@ def _details(view: PremiumInvoiceView) -> list[Row]:
                         "Déjà facturé (+) ou crédité (−) / Already invoiced (+) or credited (−)",
                         "par les clôtures précédentes de l'année / by earlier closings of the year",
                     ),
-                    _amount(-view.already),
+                    _cell(-view.already),
                 )
             )
         )
@@ -253,7 +262,7 @@ def _draw(pdf: PdfDocument, view: PremiumInvoiceView) -> None:
         pairs.append(("Clôture / Closing", f"version {view.closing_version}"))
     pdf.label_values(pairs, label_width=55)
 
-    rows = [Row((view.label, _amount(view.amount)))]
+    rows = [Row((view.label, _cell(view.amount)))]
     details = _details(view)
     if details:
         pdf.data_table(
@@ -264,7 +273,7 @@ def _draw(pdf: PdfDocument, view: PremiumInvoiceView) -> None:
             title="Détail du calcul / How the amount is computed",
         )
     total = "Total à payer / Amount due" if invoice else "Montant en votre faveur / Amount credited to you"
-    rows.append(Row((total, _amount(view.amount)), bold=True))
+    rows.append(Row((total, _cell(view.amount)), bold=True))
     pdf.data_table(
         [Column("Désignation / Description", 125), Column(f"Montant / Amount ({cur})", 45, "R")],
         rows,
@@ -283,7 +292,8 @@ def _draw(pdf: PdfDocument, view: PremiumInvoiceView) -> None:
         if view.settled is not None and view.settled.is_positive():
             outstanding = view.amount - view.settled
             pdf.paragraph(
-                f"Déjà réglé / Already paid : {_amount(view.settled)} ; reste dû / outstanding : {_amount(outstanding)}.",
+                f"Déjà réglé / Already paid : {_amount(view.settled)} ;"
+                f" reste dû / outstanding : {_amount(outstanding)}.",
                 size=9,
                 align="L",
             )

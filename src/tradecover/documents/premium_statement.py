@@ -17,6 +17,7 @@ from tradecover.documents.pdf_layout import (
     MUTED,
     Cell,
     Column,
+    Language,
     Party,
     PdfDocument,
     Row,
@@ -28,9 +29,16 @@ from tradecover.documents.pdf_layout import (
 from tradecover.domain.money import Money
 from tradecover.domain.premium import YearFigures
 
-__all__ = ["ENTRY_LABELS", "Party", "PremiumStatementView", "StatementEntry", "StatementYear", "render_premium_statement"]
+__all__ = [
+    "ENTRY_LABELS",
+    "Party",
+    "PremiumStatementView",
+    "StatementEntry",
+    "StatementYear",
+    "render_premium_statement",
+]
 
-LANG = "fr"  # numbers and dates in French; every label carries its English beside it
+LANG: Language = "fr"  # numbers and dates in French; every label carries its English beside it
 
 ENTRY_LABELS: dict[str, str] = {
     "invoice": "Facture / Invoice",
@@ -115,7 +123,10 @@ def _year_rows(year: StatementYear) -> list[Row]:
         Row(("Prime minimale / Minimum premium", _amount(f.minimum))),
         Row(
             (
-                Cell("Prime de l'année / Premium of the year", "max(prime minimale, prime acquise) / max(minimum, earned)"),
+                Cell(
+                    "Prime de l'année / Premium of the year",
+                    "max(prime minimale, prime acquise) / max(minimum, earned)",
+                ),
                 _amount(f.premium),
             ),
             bold=True,
@@ -175,7 +186,10 @@ def _draw(pdf: PdfDocument, view: PremiumStatementView) -> None:
     pdf.label_values(
         [
             ("Police n° / Policy", view.policy_number),
-            ("Arrêté au / As of", f"{format_date(view.statement_date, 'fr')} / {format_date(view.statement_date, 'en')}"),
+            (
+                "Arrêté au / As of",
+                f"{format_date(view.statement_date, 'fr')} / {format_date(view.statement_date, 'en')}",
+            ),
             ("Devise / Currency", cur),
             ("Solde dû / Balance owed", balance_text),
         ],
@@ -217,13 +231,9 @@ def _draw(pdf: PdfDocument, view: PremiumStatementView) -> None:
 
     for year in view.years:
         f = year.figures
-        state = (
-            f"clôturée (version {year.closings}) / closed (version {year.closings})"
-            if year.closings
-            else "en cours / open"
-        )
+        state = f"clôturée v{year.closings} / closed v{year.closings}" if year.closings else "en cours / open"
         title = (
-            f"Année d'assurance / Policy year {format_date(f.year.start, LANG, short=True)} -"
+            f"Année / Policy year {format_date(f.year.start, LANG, short=True)} -"
             f" {format_date(f.year.last_day, LANG, short=True)} : {state}"
         )
         pdf.data_table(

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from tradecover.domain.errors import InvalidInput, RuleBroken
@@ -240,7 +240,7 @@ def loss_ratio(indemnities: Money, premium: Money) -> Decimal | None:
     """Indemnities / premium of the year, to 4 decimals half-up; none without premium."""
     if not premium.is_positive():
         return None
-    return (indemnities / premium).quantize(Decimal("0.0001"))
+    return (indemnities / premium).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
 def no_claims_bonus(premium: Money, indemnities: Money, rate: Decimal, threshold: Decimal) -> Money:
@@ -436,12 +436,6 @@ class YearEnd:
     closed_by: str
     closed_at: datetime
     reason: str
-
-
-def called_amount(documents: Iterable[PremiumDocument], year_start: date, currency: str) -> Money:
-    """Premium (instalments and adjustments, not fees nor bonus) invoiced net of credit notes for a year."""
-    items = (PremiumItem.INSTALMENT, PremiumItem.ADJUSTMENT)
-    return sum_money((d.signed for d in documents if d.year_start == year_start and d.item in items), currency)
 
 
 def statement_balance(documents: Iterable[PremiumDocument], payments: Iterable[PremiumPayment], currency: str) -> Money:

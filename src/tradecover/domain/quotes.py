@@ -64,12 +64,15 @@ __all__ = [
     "QuoteStatus",
     "QuoteVersion",
     "SubmittedBuyer",
+    "base_premium",
     "book_loading",
+    "buyer_pd",
     "check_can_issue",
     "check_can_revise",
     "expected_loss",
     "expected_premium",
     "experience_factor",
+    "first_version",
     "minimum_premium",
     "parse_application",
     "price_application",
@@ -334,6 +337,10 @@ def _money(value: Any, cur: str, field_name: str) -> Money:
             f"{field_name} is in {money.currency}; the application is in {cur}",
             code="quote.currency_mismatch",
             field=field_name,
+        )
+    if money.round() != money:
+        raise InvalidInput(
+            f"{field_name} has more decimals than {cur} allows", code="money.not_rounded", field=field_name
         )
     return money
 

@@ -44,6 +44,7 @@ from tradecover.domain.premium import (
     signed_document,
     statement_balance,
     year_figures,
+    year_premium,
 )
 from tradecover.domain.terms import PolicyTerms
 from tradecover.services.authorization import Actor, Permission, ensure_can_act, require
@@ -70,15 +71,15 @@ def termination_date(policy: Policy) -> date | None:
 # ------------------------------------------------------------------------------------- reading input
 
 
-def _money(value: Any, currency: str, field: str) -> Money:
+def _money(value: Any, currency: str, field: str, code: str = "turnover.invalid") -> Money:
     if isinstance(value, Money):
         return value
     if isinstance(value, float | bool):
-        raise InvalidInput(f"{field} must be a decimal string, not a float", code="turnover.invalid", field=field)
+        raise InvalidInput(f"{field} must be a decimal string, not a float", code=code, field=field)
     try:
         return Money.of(Decimal(str(value)), currency)
     except Exception as error:  # an unreadable amount is the caller's input error, named by field
-        raise InvalidInput(f"{field} is not an amount: {value!r}", code="turnover.invalid", field=field) from error
+        raise InvalidInput(f"{field} is not an amount: {value!r}", code=code, field=field) from error
 
 
 def territory_turnover(territory: Territory, currency: str, value: Any) -> TerritoryTurnover:
@@ -351,7 +352,7 @@ def record_payment(
     """Premium received from the insured (recorded by the insurer's staff)."""
     require(actor, Permission.PREMIUM_MANAGE)
     policy = get_policy(uow, actor, policy_id)
-    money = _money(amount, policy.currency, "amount")
+    money = _money(amount, policy.currency, "amount", "premium.invalid_amount")
     if money.currency != policy.currency:
         raise InvalidInput(
             f"the payment is in {money.currency} but the policy currency is {policy.currency}",
@@ -421,16 +422,24 @@ def _buyers_monitored(uow: UnitOfWork, policy: Policy, year: Period) -> int:
     return count
 
 
+def _earned(
+    uow: UnitOfWork, policy: Policy, year: Period, versions: list[TermsVersion]
+) -> tuple[Money, list[TurnoverDeclaration]]:
+    """Premium earned by the latest version of each declaration of the year, at the rates then in force."""
+    in_year = [d for d in latest_versions(uow.premium.declarations_of(policy.id)) if year.contains(d.period.start)]
+    earned = sum_money(
+        (line.premium for d in in_year for line in earned_lines(d, _terms_on(versions, d.period.start).premium_rates)),
+        policy.currency,
+    )
+    return earned, in_year
+
+
 def figures_of(uow: UnitOfWork, policy: Policy, year: Period) -> YearFigures:
     """The year's premium figures as of now, from the latest version of each declaration."""
     cur = policy.currency
     versions = _versions(uow, policy)
     year_terms = _terms_on(versions, year.last_day)
-    in_year = [d for d in latest_versions(uow.premium.declarations_of(policy.id)) if year.contains(d.period.start)]
-    earned = sum_money(
-        (line.premium for d in in_year for line in earned_lines(d, _terms_on(versions, d.period.start).premium_rates)),
-        cur,
-    )
+    earned, in_year = _earned(uow, policy, year, versions)
     docs = uow.premium.documents_of(policy.id)
     instalments = [d for d in docs if d.year_start == year.start and d.item is PremiumItem.INSTALMENT]
     called = sum_money((d.signed for d in instalments), cur)
@@ -455,7 +464,9 @@ def year_premium_of(uow: UnitOfWork, policy: Policy, year: Period) -> Money:
     closed = uow.premium.year_ends_of(policy.id, year.start)
     if closed:
         return closed[-1].figures.premium
-    return figures_of(uow, policy, year).premium
+    versions = _versions(uow, policy)
+    minimum = _terms_on(versions, year.last_day).minimum_premium or Money.zero(policy.currency)
+    return year_premium(minimum, _earned(uow, policy, year, versions)[0])
 
 
 @dataclass(frozen=True)

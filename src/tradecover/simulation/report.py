@@ -52,9 +52,21 @@ def _details(outcome: dict[str, Any]) -> str:
     parts: list[str] = []
     if outcome.get("reasons"):
         parts.append(", ".join(str(r) for r in outcome["reasons"]))
-    keys = ("suggested_amount", "effective_date", "expires_on", "legal_status", "limits_cancelled", "approvals")
-    keys += ("version", "earned_amount", "paid_amount", "adjustment_amount", "fees_amount", "bonus_amount")
-    keys += ("max_liability_amount",)
+    keys: tuple[str, ...] = (
+        "suggested_amount",
+        "effective_date",
+        "expires_on",
+        "legal_status",
+        "limits_cancelled",
+        "approvals",
+        "version",
+        "earned_amount",
+        "paid_amount",
+        "adjustment_amount",
+        "fees_amount",
+        "bonus_amount",
+        "max_liability_amount",
+    )
     for key in keys:
         if outcome.get(key) is not None:
             parts.append(f"{key.removesuffix('_amount').replace('_', ' ')}: {outcome[key]}")

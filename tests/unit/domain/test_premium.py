@@ -6,6 +6,7 @@ The policy year of most cases is 2026, ``[2026-01-01, 2027-01-01)``, declared qu
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -31,6 +32,7 @@ from tradecover.domain.premium import (
     earned_lines,
     instalment_schedule,
     latest_versions,
+    loss_ratio,
     max_liability,
     next_version,
     no_claims_bonus,
@@ -130,9 +132,7 @@ def test_a_single_day_is_a_period_of_one_day() -> None:
 
 
 def test_an_end_before_the_start_is_refused() -> None:
-    error = refused(
-        lambda: declared_period(d("2026-03-31"), d("2026-01-01"), boundaries()), "turnover.invalid_period"
-    )
+    error = refused(lambda: declared_period(d("2026-03-31"), d("2026-01-01"), boundaries()), "turnover.invalid_period")
     assert error.field == "period_end"
 
 
@@ -155,7 +155,7 @@ def test_a_monthly_calendar_tiles_the_year_with_twelve_months() -> None:
     assert months[0] == Period(d("2026-01-01"), d("2026-02-01"))
     assert months[1] == Period(d("2026-02-01"), d("2026-03-01"))
     assert months[-1] == Period(d("2026-12-01"), d("2027-01-01"))
-    assert all(a.end == b.start for a, b in zip(months, months[1:], strict=False))
+    assert all(a.end == b.start for a, b in itertools.pairwise(months))
 
 
 def test_a_year_starting_mid_month_declares_from_the_15th() -> None:
@@ -442,6 +442,16 @@ def test_no_bonus_exactly_at_the_threshold_nor_above() -> None:
     assert above.bonus == eur(0)
 
 
+def test_the_loss_ratio_is_rounded_half_up_but_the_bonus_compares_the_exact_ratio() -> None:
+    # 2,469 / 20,000 = 0.12345 → 0.1235 half-up (half-even would give 0.1234).
+    assert loss_ratio(eur("2469.00"), eur("20000.00")) == Decimal("0.1235")
+    assert loss_ratio(eur("1.00"), eur("20000.00")) == Decimal("0.0001")  # 0.00005
+    assert loss_ratio(eur("1.00"), eur(0)) is None
+    # 4,999.50 / 10,000 = 0.49995: shown as 0.5000, yet below the 0.50 threshold: 0.20 × 5,000.50 = 1,000.10.
+    close_call = figures(terms(minimum_premium="10000.00"), earned="0", indemnities="4999.50")
+    assert (close_call.loss_ratio, close_call.bonus) == (Decimal("0.5000"), eur("1000.10"))
+
+
 def test_the_bonus_rate_and_threshold_are_the_policys() -> None:
     generous = terms(minimum_premium="10000.00", no_claims_bonus_rate="0.35", no_claims_bonus_threshold="0.25")
 
@@ -592,7 +602,9 @@ def test_an_unknown_declaration_frequency_is_refused(frequency: str) -> None:
     assert (caught.value.code, caught.value.field) == ("terms.invalid", "declaration_frequency")
 
 
-@pytest.mark.parametrize(("days", "code"), [(0, "terms.out_of_range"), (121, "terms.out_of_range"), ("30", "terms.invalid")])
+@pytest.mark.parametrize(
+    ("days", "code"), [(0, "terms.out_of_range"), (121, "terms.out_of_range"), ("30", "terms.invalid")]
+)
 def test_declaration_days_are_between_1_and_120(days: Any, code: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         terms(declaration_days=days)

@@ -196,7 +196,8 @@ def test_both_spellings_of_every_calendar_period_give_that_period(start: date, f
     calendar = declaration_calendar(year, frequency)
     boundaries = [p.start for p in calendar] + [year.end]
 
-    assert calendar[0].start == year.start and calendar[-1].end == year.end
+    assert calendar[0].start == year.start
+    assert calendar[-1].end == year.end
     for period in calendar:
         assert declared_period(period.start, period.last_day, boundaries) == period
         assert declared_period(period.start, period.end, boundaries) == period

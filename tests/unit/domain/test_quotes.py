@@ -219,6 +219,7 @@ def test_sector_factors_are_a_setting() -> None:
         ({"turnover": {"domestic": {"amount": "10", "currency": "USD"}}}, "quote.currency_mismatch",
          "turnover.domestic"),
         ({"turnover": {"domestic": 1000.5}}, "money.float_refused", "turnover.domestic"),
+        ({"turnover": {"domestic": "1000.005"}}, "money.not_rounded", "turnover.domestic"),
         ({"currency": "EURO"}, "money.unknown_currency", "currency"),
         ({"sector": "ZZ"}, "quote.invalid_sector", "sector"),
         ({"sector": None}, "quote.missing", "sector"),

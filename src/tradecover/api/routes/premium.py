@@ -89,18 +89,13 @@ def close_year(
     return CloseOut.of(year_end, documents)
 
 
-def _settled(container: ContainerDep, actor: ActorDep, policy_id: str) -> tuple[list[DocumentOut], dict[str, Money]]:
-    with container.uow() as uow:
-        documents = premium.documents(uow, actor, policy_id)
-        paid = paid_per_document(documents, premium.payments(uow, actor, policy_id))
-    return [DocumentOut.of(d, paid.get(d.id)) for d in documents], paid
-
-
 @router.get(PREMIUM + "/documents", response_model=list[DocumentOut])
 def list_documents(container: ContainerDep, actor: ActorDep, policy_id: str) -> list[DocumentOut]:
     """The policy's premium invoices and credit notes, in issue order, with what was paid on each invoice."""
-    documents, _ = _settled(container, actor, policy_id)
-    return documents
+    with container.uow() as uow:
+        documents = premium.documents(uow, actor, policy_id)
+        paid = paid_per_document(documents, premium.payments(uow, actor, policy_id))
+    return [DocumentOut.of(d, paid.get(d.id)) for d in documents]
 
 
 # Declared before the plain document route: "{document_id}" would also match "<id>.pdf".
