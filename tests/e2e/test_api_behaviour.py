@@ -262,6 +262,9 @@ DEFAULT_TERMS = {
     "reduction_notice_days": 0,
     "max_extension_days": 60,
     "renewal_notice_days": 90,
+    "declaration_frequency": "quarterly",
+    "declaration_days": 30,
+    "premium_instalments": 4,
 }
 
 
