@@ -373,6 +373,23 @@ def test_a_refused_declaration_writes_nothing(world: World) -> None:
     assert [d.version for d in world.read(premium_service.declarations, world.insured_a, world.policy_a)] == [1]
 
 
+def test_a_terminated_policy_takes_no_declaration_after_its_end_nor_instalments(world: World) -> None:
+    # The insurer terminates A's policy from 1 July 2026 (e.g. for unpaid premium): run-off cover stays on
+    # earlier deliveries, but no turnover is declared after that day and no instalment falls due from it.
+    world.on(date(2026, 5, 10))
+    world.read(
+        policies.terminate_policy, world.clock, world.underwriter, world.policy_a,
+        effective_date=date(2026, 7, 1), reason="unpaid premium",
+    )  # fmt: skip
+    world.on(date(2026, 10, 15))
+    assert world.declare(1).premium == eur("3500.00")  # before the termination: still declared
+    world.declare(2)  # the quarter ends on 30 June, the day before the termination
+    world.refused(RuleBroken, "turnover.policy_terminated", lambda: world.declare(3))
+    issued = [d for d in world.run(date(2026, 10, 15)).documents if d.policy_id == world.policy_a]
+    # Instalments of 1 January and 1 April only: 1 July and 1 October are on or after the termination.
+    assert [d.issued_on for d in issued] == [date(2026, 1, 1), date(2026, 4, 1)]
+
+
 def test_a_failure_after_the_declaration_is_written_rolls_it_back(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

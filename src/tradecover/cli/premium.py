@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -236,24 +237,25 @@ def register(app: typer.Typer, container_factory: Any) -> None:
         if as_json:
             _print_json(data)
             return
-        table = Table(
-            "year", "declared", "earned", "minimum", "premium", "called", "paid", "adjustment", "fees", "bonus",
-            "status",
-        )  # fmt: skip
-        for row, view in zip(data, views, strict=True):
-            table.add_row(
-                f"{row['year_start']} - {row['year_end']}",
-                f"{row['declared_periods']}/{row['expected_periods']}",
-                row["earned_amount"],
-                row["minimum_amount"],
-                row["premium_amount"],
-                row["called_amount"],
-                row["paid_amount"],
-                row["adjustment_amount"],
-                row["fees_amount"],
-                row["bonus_amount"],
-                f"closed v{len(view.closings)}" if view.closed else "open",
-            )
+        # One column per year: the figures read down, and fit a narrow terminal.
+        table = Table("", *(f"{row['year_start']}\n{row['year_end']}" for row in data))
+        lines: list[tuple[str, Callable[[dict[str, Any]], object]]] = [
+            ("declared periods", lambda r: f"{r['declared_periods']}/{r['expected_periods']}"),
+            ("earned", lambda r: r["earned_amount"]),
+            ("minimum", lambda r: r["minimum_amount"]),
+            ("premium", lambda r: r["premium_amount"]),
+            ("called", lambda r: r["called_amount"]),
+            ("paid", lambda r: r["paid_amount"]),
+            ("adjustment", lambda r: r["adjustment_amount"]),
+            ("fees", lambda r: r["fees_amount"]),
+            ("indemnities", lambda r: r["indemnities_amount"]),
+            ("no-claims bonus", lambda r: r["bonus_amount"]),
+            ("year-end balance", lambda r: r["balance_amount"]),
+            ("max liability", lambda r: r["max_liability_amount"] or "-"),
+            ("status", lambda r: f"closed v{len(r['closings'])}" if r["closed"] else "open"),
+        ]
+        for label, value in lines:
+            table.add_row(label, *(str(value(row)) for row in data))
         console.print(table)
 
     @premium_app.command("statement")

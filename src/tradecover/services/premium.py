@@ -48,7 +48,7 @@ from tradecover.domain.premium import (
 )
 from tradecover.domain.terms import PolicyTerms
 from tradecover.services.authorization import Actor, Permission, ensure_can_act, require
-from tradecover.services.policies import get_policy
+from tradecover.services.policies import get_policy, renew_due_policies
 from tradecover.services.ports import Page, UnitOfWork
 from tradecover.services.recording import new_id, record
 
@@ -64,8 +64,7 @@ def insured_account(policy: Policy) -> str:
 
 def termination_date(policy: Policy) -> date | None:
     """The first day without cover for new deliveries, if the policy is terminated."""
-    value = getattr(policy, "termination_date", None)
-    return value if isinstance(value, date) else None
+    return policy.termination_date
 
 
 # ------------------------------------------------------------------------------------- reading input
@@ -668,11 +667,7 @@ def run_premium(uow: UnitOfWork, clock: Clock, actor: Actor, *, as_of: date) -> 
     """
     require(actor, Permission.PREMIUM_MANAGE)
     summary = RunSummary(as_of)
-    from tradecover.services import policies as policy_service
-
-    renew = getattr(policy_service, "renew_due_policies", None)
-    if renew is not None:
-        summary.renewed = len(renew(uow, clock, actor, as_of=as_of))
+    summary.renewed = len(renew_due_policies(uow, clock, actor, as_of=as_of))
     listed, _ = uow.policies.list_page(policyholder_ids=None, page=_ALL)
     for listed_policy in listed:
         policy = uow.policies.get(listed_policy.id)
