@@ -81,8 +81,6 @@ def login(client: TestClient, email: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-
-
 def empty_database(engine: Engine) -> None:
     """Empty every table (append-only triggers do not fire on TRUNCATE; SQLite's are set aside)."""
     with engine.begin() as connection:

@@ -73,7 +73,8 @@ def _figures(f: YearFigures) -> dict[str, Any]:
         "earned_amount": f.earned.quantize_str(),
         "premium_amount": f.premium.quantize_str(),
         "called_amount": f.called.quantize_str(),
-        "paid_amount": f.paid.quantize_str(),
+        # Payments settled on the year's instalments. (The simulator's "paid_amount" is what was called.)
+        "received_amount": f.paid.quantize_str(),
         "adjustment_amount": f.adjustment.quantize_str(),
         "fees_amount": f.fees.quantize_str(),
         "indemnities_amount": f.indemnities.quantize_str(),
@@ -245,7 +246,7 @@ def register(app: typer.Typer, container_factory: Any) -> None:
             ("minimum", lambda r: r["minimum_amount"]),
             ("premium", lambda r: r["premium_amount"]),
             ("called", lambda r: r["called_amount"]),
-            ("paid", lambda r: r["paid_amount"]),
+            ("received", lambda r: r["received_amount"]),
             ("adjustment", lambda r: r["adjustment_amount"]),
             ("fees", lambda r: r["fees_amount"]),
             ("indemnities", lambda r: r["indemnities_amount"]),

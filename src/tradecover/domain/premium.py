@@ -261,7 +261,7 @@ class YearFigures:
     currency: str
     minimum: Money
     earned: Money
-    called: Money  # provisional premium and earlier adjustments already invoiced for the year
+    called: Money  # provisional premium (instalments) invoiced for the year, net of credit notes
     paid: Money  # premium payments received on the year's documents
     premium: Money
     adjustment: Money
