@@ -61,7 +61,8 @@ def test_a_killed_regrade_resumes_to_the_uninterrupted_state(container: Containe
     seed_synthetic_buyers(container.engine, BUYERS, seed=11)
     expected = _reference_grades(container)
 
-    first = _cli(database_url, "jobs", "regrade", "--all", "--batch-size", str(BATCH), "--json")
+    # The pause between batches lets this test's reads in between the job's commits (SQLite).
+    first = _cli(database_url, "jobs", "regrade", "--all", "--batch-size", str(BATCH), "--pause-ms", "5", "--json")
     deadline = time.monotonic() + 120
     seen = []
     while time.monotonic() < deadline:

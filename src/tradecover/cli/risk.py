@@ -181,6 +181,9 @@ def register(app: typer.Typer, container_factory: Any) -> None:
         everything: Annotated[bool, typer.Option("--all", help="re-grade every buyer, not only changed ones")] = False,
         dask: Annotated[str | None, typer.Option("--dask", help="Dask scheduler address, or 'local'")] = None,
         batch_size: Annotated[int, typer.Option(min=10, max=1_000_000, help="buyers per transaction")] = 20_000,
+        pause_ms: Annotated[
+            int, typer.Option(min=0, max=60_000, help="pause between batches, leaving the database to others")
+        ] = 0,
         model_path: Annotated[
             Path | None, typer.Option("--model", exists=True, help="a fitted model JSON (default: the shipped one)")
         ] = None,
@@ -210,6 +213,7 @@ def register(app: typer.Typer, container_factory: Any) -> None:
                         actor,
                         everything=everything,
                         batch_size=batch_size,
+                        pause_seconds=pause_ms / 1000,
                         scorer=scorer,
                         model=None if model_path is None else _guarded(_load_model, model_path),
                         on_progress=lambda done, total: progress.update(task, completed=done, total=total),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -176,8 +177,13 @@ def regrade(
     scorer: Scorer = score_batch,
     on_progress: Callable[[int, int], None] | None = None,
     stop_after_batches: int | None = None,
+    pause_seconds: float = 0.0,
 ) -> RegradeSummary:
-    """Re-grade the buyers whose inputs changed (all of them with ``everything``)."""
+    """Re-grade the buyers whose inputs changed (all of them with ``everything``).
+
+    ``pause_seconds`` between batches leaves the database to other users (on SQLite, a writer
+    committing back to back keeps readers waiting).
+    """
     require(actor, Permission.GRADING_RUN)
     model = model or load_default_model()
     version = model_version(model)
@@ -222,6 +228,8 @@ def regrade(
             on_progress(run.processed, max(total, run.processed))
         if stop_after_batches is not None and batches >= stop_after_batches:
             break
+        if pause_seconds > 0:
+            time.sleep(pause_seconds)
     return RegradeSummary(
         run.id, run.mode, run.resumed, run.model_version, run.processed, run.changed, downgrades, alerts
     )
