@@ -168,3 +168,41 @@ def test_bad_declarations_are_refused_and_the_replay_goes_on(tmp_path: Path) -> 
         ("refused", "premium.year_not_ended"),
     ]
     assert outcomes[1]["earned_amount"] == "250.00"  # the refused ones wrote nothing
+
+
+def test_an_indemnity_after_the_year_end_takes_the_bonus_back(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "  - {date: 2026-01-10, request_limit: {buyer: B1, amount: '50000'}}\n"
+        "  - {date: 2026-09-15, invoice: {buyer: B1, number: F-1, issue_date: 2026-09-15, delivery_date: 2026-09-15,\n"
+        "       due_date: 2026-11-15, amount_excl_vat: '10000.00', vat_amount: '2000.00'}}\n"
+        "  - {date: 2026-11-25, insolvency: {buyer: B1, procedure: liquidation_judiciaire,\n"
+        "       judgment_date: 2026-11-20, publication_date: 2026-11-25}}\n"
+        "  - {date: 2026-11-30, notify_overdue: {buyer: B1}}\n"
+        "  - {date: 2027-01-04, declare_turnover: {period_start: 2026-01-01, period_end: 2026-12-31,\n"
+        "       domestic: '1000000', export: '0'}}\n"
+        "  - {date: 2027-01-05, close_year: }\n"
+        "  - {date: 2027-01-15, claim: {buyer: B1, documents: [unpaid_invoices, proof_of_delivery,\n"
+        "       collection_attempts, administrator_claim_filing]}}\n"
+        "  - {date: 2027-01-20, settle_claim: {buyer: B1}}\n",
+    )
+    data = simulate(path)
+    outcomes = {e["kind"]: e["outcome"] for e in data["events"]}
+    closed = outcomes["close_year"]
+    # 1,000,000 × 0.0025 = 2,500.00 earned, below the minimum 5,000.00 (called in full); no indemnity yet:
+    # 0.20 × 5,000.00 = 1,000.00 credited.
+    assert (closed["premium_amount"], closed["adjustment_amount"], closed["bonus_amount"]) == (
+        "5000.00",
+        "0.00",
+        "1000.00",
+    )
+    # The loss dates from the judgment, 20 November 2026: the indemnity belongs to the closed year.
+    assert outcomes["settle_claim"]["indemnity_amount"] == "9000.00"  # 10,000.00 × 0.90
+    premium = data["final"]["premium"]
+    # The year is re-closed: 9,000 / 5,000 = 1.8 ≥ 0.50, no bonus any more (the 1,000.00 is invoiced back).
+    assert (premium["closed"], premium["indemnities_amount"], premium["bonus_amount"], premium["loss_ratio"]) == (
+        True,
+        "9000.00",
+        "0.00",
+        "1.8000",
+    )

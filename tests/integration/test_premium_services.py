@@ -443,6 +443,13 @@ def test_the_premium_run_issues_each_instalment_once_and_alerts_once(world: Worl
     assert alert.kind.value == "turnover_declaration_late"
     assert "2026-01-01" in alert.message
     assert "2026-03-31" in alert.message
+    assert alert.state.value == "new"
+    # B's late declaration answers the alert: it closes (and the run raises it no more).
+    world.on(date(2026, 5, 21))
+    world.declare(1, actor=world.insured_b, policy_id=world.policy_b)
+    [answered] = world.alerts()
+    assert answered.state.value == "closed"
+    assert world.run(date(2026, 5, 21)).alerts == 0
     # The next instalment falls due on 1 July, and only once.
     assert summary(world.run(date(2026, 7, 1)).documents) == [("invoice", "instalment", "2500.00")]
     assert world.run(date(2026, 7, 1)).documents == []

@@ -519,6 +519,9 @@ def settle_claim(
             "indemnity": i.indemnity.quantize_str(),
         },
     )
+    if status is not SettlementStatus.REFUSED:
+        # A closed year's no-claims bonus and loss ratio counted the indemnities known then.
+        premium_service.reclose_if_changed(uow, clock, actor, policy, c.year, f"indemnity of {claim.reference}")
     if status is SettlementStatus.REFUSED:
         _move(uow, clock, actor, claim, policy, ClaimStatus.REFUSED, code or "nothing to indemnify")
         return SettlementOutcome(claim, settlement, c, "refused", (), code, i.lines[-2].rule)

@@ -15,7 +15,7 @@ from typing import Any
 from tradecover.domain.credit_limits import amount_in_force
 from tradecover.domain.errors import Conflict, InvalidInput, NotFound, RuleBroken
 from tradecover.domain.money import Money, sum_money
-from tradecover.domain.monitoring import Alert, AlertKind
+from tradecover.domain.monitoring import Alert, AlertKind, AlertState
 from tradecover.domain.periods import Clock, Period
 from tradecover.domain.policies import Policy, TermsVersion, terms_in_force
 from tradecover.domain.premium import (
@@ -196,6 +196,7 @@ def declare_turnover(
         reason=None if version == 1 and not reason else _reason(reason, "correction"),
     )
     uow.premium.add_declaration(declaration)
+    _close_late_alerts(uow, clock, policy, [p for p in calendar if p.overlaps(period)])
     lines = earned_lines(declaration, terms.premium_rates)
     premium = sum_money((line.premium for line in lines), cur)
     due_on = declaration_due_date(period, terms.declaration_days)
@@ -235,6 +236,21 @@ def declare_turnover(
     return DeclarationOutcome(
         declaration, year, lines, premium, due_on, version == 1 and today > due_on, previous, year_end, issued
     )
+
+
+def _late_key(policy: Policy, period: Period) -> str:
+    return f"turnover_late:{policy.id}:{period.start.isoformat()}"
+
+
+def _close_late_alerts(uow: UnitOfWork, clock: Clock, policy: Policy, periods: list[Period]) -> None:
+    """The declaration answers the alerts raised while it was missing: they close."""
+    keys = {_late_key(policy, p) for p in periods}
+    open_alerts, _ = uow.alerts.find(
+        organisation_ids=None, policy_id=policy.id, states=[AlertState.NEW, AlertState.SEEN], limit=10_000, offset=0
+    )
+    for alert in open_alerts:
+        if alert.kind is AlertKind.TURNOVER_DECLARATION_LATE and alert.key in keys:
+            uow.alerts.set_state(alert.id, AlertState.CLOSED, clock.now())
 
 
 def declarations(uow: UnitOfWork, actor: Actor, policy_id: str) -> list[TurnoverDeclaration]:
@@ -550,6 +566,22 @@ def _close(
     return year_end, issued
 
 
+def reclose_if_changed(
+    uow: UnitOfWork, clock: Clock, actor: Actor, policy: Policy, year: Period, reason: str
+) -> YearEnd | None:
+    """Re-close a closed year whose indemnities changed since (a claim settled after the year end):
+    the bonus and the loss ratio follow, the difference is invoiced or credited. Not committed."""
+    closings = uow.premium.year_ends_of(policy.id, year.start)
+    if not closings:
+        return None
+    cur = policy.currency
+    indemnities, _ = uow.claims.year_totals(policy.id, year.start, cur)
+    if indemnities == closings[-1].figures.indemnities:
+        return None
+    year_end, _ = _close(uow, clock, actor, policy, year, reason)
+    return year_end
+
+
 def close_year(
     uow: UnitOfWork,
     clock: Clock,
@@ -650,7 +682,7 @@ def _late_declarations(uow: UnitOfWork, clock: Clock, policy: Policy, as_of: dat
                     f" {period.last_day.isoformat()} (attendue le {due.isoformat()}) / Turnover declaration for"
                     f" {period.start.isoformat()} to {period.last_day.isoformat()} missing (due {due.isoformat()})"
                 ),
-                key=f"turnover_late:{policy.id}:{period.start.isoformat()}",
+                key=_late_key(policy, period),
                 created_at=clock.now(),
                 due_date=due,
                 policy_id=policy.id,
