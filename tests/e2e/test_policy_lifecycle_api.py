@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from tradecover.bootstrap import Container, build
 from tradecover.cli.main import app
 from tradecover.config import Settings
-from tradecover.domain.parties import OrganisationKind
+from tradecover.domain.parties import OrganisationKind, Role
 from tradecover.services import accounts, policies
 from tradecover.services.authorization import system_actor
 
@@ -210,3 +210,36 @@ def test_the_command_line_renews_and_terminates(monkeypatch: pytest.MonkeyPatch,
     assert (terminated["termination_date"], terminated["termination_kind"]) == ("2023-01-01", "insurer_decision")
     assert "policy.already_terminated" in run("notice", issued.number, "--reason", "leaving", code=1)
     assert json.loads(run("renew-due", "--as-of", "2030-01-01", "--json")) == []
+
+
+def test_the_command_line_notice_defaults_to_the_party_of_whoever_gives_it(
+    monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> None:
+    """An insured's notice from the command line needs no ``--by insured``; staff's defaults to the insurer."""
+    monkeypatch.setenv("TRADECOVER_DATABASE_URL", database_url)
+    monkeypatch.setenv("TRADECOVER_ENVIRONMENT", "test")
+    seeded = build(Settings())
+    start = date(datetime.now(UTC).year, 1, 1)  # the command line runs on the real clock: a running period
+    try:
+        with seeded.uow() as uow:
+            admin = system_actor(accounts.ensure_insurer(uow, seeded.clock).id)
+            holder = accounts.create_organisation(
+                uow, seeded.clock, admin, kind=OrganisationKind.POLICYHOLDER, name="Martin SAS", country="FR"
+            )
+            accounts.create_user(
+                uow, seeded.clock, admin, organisation_id=holder.id, email="credit@martin.example",
+                full_name="Credit Manager", role=Role.INSURED_USER, password="a long enough password",
+            )  # fmt: skip
+            own, _ = policies.issue_policy(uow, seeded.clock, admin, policyholder_id=holder.id, start_date=start)
+            staff, _ = policies.issue_policy(uow, seeded.clock, admin, policyholder_id=holder.id, start_date=start)
+    finally:
+        seeded.dispose()
+
+    def notice(*args: str) -> dict[str, Any]:
+        result = CliRunner().invoke(app, ["policies", "notice", *args, "--reason", "leaving", "--json"])
+        assert result.exit_code == 0, (result.output, result.exception)
+        parsed: dict[str, Any] = json.loads(result.output)
+        return parsed
+
+    assert notice(own.number, "--as", "credit@martin.example")["notice"]["given_by"] == "insured"
+    assert notice(staff.number)["notice"]["given_by"] == "insurer"

@@ -7,12 +7,16 @@ tests below hold the simulator to those figures, through the same CLI entry poin
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from api_world import World, login
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from tradecover.cli.main import app
+from tradecover.domain.periods import FixedClock
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -206,3 +210,171 @@ def test_an_indemnity_after_the_year_end_takes_the_bonus_back(tmp_path: Path) ->
         "0.00",
         "1.8000",
     )
+
+
+# ----------------------------------------------------------------- regressions found by replaying scenarios
+
+
+def test_a_declaration_of_one_day_does_not_make_its_quarter_declared(tmp_path: Path) -> None:
+    # 1 April to 1 April is one day, [04-01, 04-02): accepted, but the second quarter is still missing.
+    path = write(
+        tmp_path,
+        "  - {date: 2026-04-10, declare_turnover: {period_start: 2026-01-01, period_end: 2026-03-31,\n"
+        "       domestic: '100000', export: '0'}}\n"
+        "  - {date: 2026-04-12, declare_turnover: {period_start: 2026-04-01, period_end: 2026-04-01,\n"
+        "       domestic: '0', export: '0'}}\n",
+    )
+    premium = simulate(path)["final"]["premium"]
+    assert (premium["declared_periods"], premium["expected_periods"]) == (1, 4)
+
+
+def test_a_settlement_in_an_open_year_reports_no_reclosing(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "  - {date: 2026-01-10, request_limit: {buyer: B1, amount: '50000'}}\n"
+        "  - {date: 2026-09-01, invoice: {buyer: B1, number: L-1, issue_date: 2026-09-01, delivery_date: 2026-09-01,\n"
+        "       due_date: 2026-10-15, amount_excl_vat: '3000.00', vat_amount: '600.00'}}\n"
+        "  - {date: 2026-11-01, notify_overdue: {buyer: B1}}\n"
+        "  - {date: 2027-01-05, close_year: }\n"
+        "  - {date: 2027-04-01, claim: {buyer: B1, documents: [unpaid_invoices, proof_of_delivery,\n"
+        "       collection_attempts]}}\n"
+        "  - {date: 2027-04-02, settle_claim: {buyer: B1}}\n",
+    )
+    outcomes = {e["kind"]: e["outcome"] for e in simulate(path)["events"]}
+    settled = outcomes["settle_claim"]
+    # Loss on 2027-03-31 (notified 2026-11-01 + 150 days): the 2027 year, still open: nothing re-closed.
+    assert settled["date_of_loss"] == "2027-03-31"
+    assert "year_end" not in settled
+    # Nothing declared in 2026: premium = minimum 5,000.00, bonus 0.20 × 5,000.00 = 1,000.00 at the close.
+    assert outcomes["close_year"]["bonus_amount"] == "1000.00"
+
+
+def test_a_settlement_on_a_closed_year_shows_the_new_closing_and_its_document(tmp_path: Path) -> None:
+    path = tmp_path / "reclose.yaml"
+    path.write_text(
+        HEADER.replace('max_liability_multiple: "30"', 'max_liability_multiple: "30"\n    waiting_period_days: 30')
+        + "  - {date: 2026-01-10, request_limit: {buyer: B1, amount: '50000'}}\n"
+        "  - {date: 2026-09-01, invoice: {buyer: B1, number: L-1, issue_date: 2026-09-01, delivery_date: 2026-09-01,\n"
+        "       due_date: 2026-10-15, amount_excl_vat: '3000.00', vat_amount: '600.00'}}\n"
+        "  - {date: 2026-11-01, notify_overdue: {buyer: B1}}\n"
+        "  - {date: 2027-01-05, close_year: }\n"
+        "  - {date: 2027-01-20, claim: {buyer: B1, documents: [unpaid_invoices, proof_of_delivery,\n"
+        "       collection_attempts]}}\n"
+        "  - {date: 2027-01-21, settle_claim: {buyer: B1}}\n",
+        encoding="utf-8",
+    )
+    outcomes = {e["kind"]: e["outcome"] for e in simulate(path)["events"]}
+    settled = outcomes["settle_claim"]
+    # Loss on 2026-12-01 (2026-11-01 + 30 days), settled after the close: 3,000.00 × 0.90 = 2,700.00.
+    assert (settled["date_of_loss"], settled["indemnity_amount"]) == ("2026-12-01", "2700.00")
+    # Re-closed: 2,700 / 5,000 = 0.54 ≥ 0.50, so the 1,000.00 bonus credited at the close is invoiced back.
+    assert (settled["year_end"]["version"], settled["year_end"]["bonus_amount"]) == (2, "0.00")
+    assert settled["year_end"]["loss_ratio"] == "0.5400"
+    assert [(d["kind"], d["item"], d["amount"]) for d in settled["documents"]] == [
+        ("invoice", "no_claims_bonus", "1000.00"),
+    ]
+
+
+def test_a_partial_declaration_neither_silences_nor_closes_the_late_alert_of_its_quarter(
+    app_client: TestClient, world: World, headers: dict[str, dict[str, str]], clock: FixedClock
+) -> None:
+    api = "/api/v1"
+    admin, insured = headers["admin"], headers["insured_user"]
+    issued = app_client.post(
+        f"{api}/policies",
+        json={"policyholder_id": world.insured_a, "start_date": "2026-01-01", "terms": {}},
+        headers=admin,
+    )
+    assert issued.status_code == 201, issued.text
+    policy = issued.json()["id"]
+
+    def late_alerts() -> list[tuple[str, str]]:
+        listed = app_client.get(f"{api}/alerts", params={"policy_id": policy}, headers=admin).json()["items"]
+        return [(a["due_date"], a["state"]) for a in listed if a["kind"] == "turnover_declaration_late"]
+
+    def declare(start: str, end: str) -> None:
+        body = {"period_start": start, "period_end": end, "domestic": "1000.00", "export": "0"}
+        answer = app_client.post(f"{api}/policies/{policy}/turnover-declarations", json=body, headers=insured)
+        assert answer.status_code == 201, answer.text
+
+    declare("2026-01-01", "2026-01-31")  # one month of the first quarter (the clock stands in March)
+    clock.set(datetime(2026, 5, 1, 10, tzinfo=UTC))  # the quarter was due on 2026-04-30
+    admin, insured = login(app_client, world.emails["admin"]), login(app_client, world.emails["insured_user"])
+    run = app_client.post(f"{api}/premium/run", params={"as_of": "2026-05-01"}, headers=admin)
+    assert run.status_code == 200, run.text
+    assert late_alerts() == [("2026-04-30", "new")]  # February and March are still missing
+    declare("2026-02-01", "2026-02-28")
+    assert late_alerts() == [("2026-04-30", "new")]
+    declare("2026-03-01", "2026-04-01")  # half-open: [03-01, 04-01) completes the quarter
+    assert late_alerts() == [("2026-04-30", "closed")]
+
+
+def test_the_readable_premium_table_keeps_each_amount_whole_in_80_columns() -> None:
+    result = CliRunner().invoke(app, ["simulate", str(EXAMPLES / "premium_first_year.yaml")], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    table = result.stdout[result.stdout.index("Premium (EUR)") :]
+    assert max(len(line) for line in table.splitlines()) <= 80
+    for figure in ("17000.00", "8000.00", "9000.00", "16500.00", "0.9706", "340000.00", "4/4"):
+        assert figure in table, figure
+
+
+def test_the_termination_date_reads_as_the_end_of_the_last_period_owed(
+    app_client: TestClient, world: World, headers: dict[str, dict[str, str]]
+) -> None:
+    api = "/api/v1"
+    url = f"{api}/policies/{world.policy_a}"
+    terminated = app_client.post(
+        f"{url}/termination", json={"effective_date": "2026-03-11", "reason": "unpaid"}, headers=headers["underwriter"]
+    )
+    assert terminated.status_code == 201, terminated.text
+
+    def declare(end: str) -> Any:
+        body = {"period_start": "2026-01-01", "period_end": end, "domestic": "100000.00", "export": "0"}
+        return app_client.post(f"{url}/turnover-declarations", json=body, headers=headers["insured_user"])
+
+    # The insured declares up to the termination date, written as the first day without cover: the run-off
+    # part of the quarter, [2026-01-01, 2026-03-11), as if written up to its last day 2026-03-10.
+    half_open = declare("2026-03-11")
+    assert half_open.status_code == 201, half_open.text
+    assert (half_open.json()["declaration"]["period_end"], half_open.json()["declaration"]["version"]) == (
+        "2026-03-10",
+        1,
+    )
+    inclusive = declare("2026-03-10")
+    assert inclusive.status_code == 201, inclusive.text
+    # The same period again: a correction.
+    assert (inclusive.json()["declaration"]["period_end"], inclusive.json()["declaration"]["version"]) == (
+        "2026-03-10",
+        2,
+    )
+    assert declare("2026-03-31").json()["code"] == "turnover.policy_terminated"
+
+
+def test_a_credit_note_is_no_premium_received(
+    app_client: TestClient, world: World, headers: dict[str, dict[str, str]], clock: FixedClock
+) -> None:
+    api = "/api/v1"
+    terms = {"minimum_premium": {"amount": "8000.00", "currency": "EUR"}}
+    issued = app_client.post(
+        f"{api}/policies",
+        json={"policyholder_id": world.insured_a, "start_date": "2026-01-01", "terms": terms},
+        headers=headers["admin"],
+    )
+    assert issued.status_code == 201, issued.text
+    url = f"{api}/policies/{issued.json()['id']}"
+    clock.set(datetime(2027, 1, 10, 10, tzinfo=UTC))
+    admin, insured = login(app_client, world.emails["admin"]), login(app_client, world.emails["insured_user"])
+    assert app_client.post(f"{api}/premium/run", params={"as_of": "2027-01-10"}, headers=admin).status_code == 200
+    closed = app_client.post(f"{url}/premium/years/2026-01-01/close", json={"reason": "year end"}, headers=admin)
+    assert closed.status_code == 201, closed.text
+    # Nothing declared: premium = minimum 8,000.00, all called; no indemnity: 0.20 × 8,000.00 credited.
+    assert [(d["kind"], d["amount"]["amount"]) for d in closed.json()["documents"]] == [("credit_note", "1600.00")]
+
+    def paid() -> str:
+        years = app_client.get(f"{url}/premium/years", headers=insured).json()
+        return str(years[0]["paid"]["amount"])
+
+    assert paid() == "0.00"  # the bonus credit note settles nothing in cash
+    payment = {"amount": {"amount": "3000.00", "currency": "EUR"}, "received_on": "2027-01-10", "reference": "VIR-1"}
+    assert app_client.post(f"{url}/premium/payments", json=payment, headers=admin).status_code == 201
+    assert paid() == "3000.00"  # the oldest instalments first

@@ -164,3 +164,53 @@ def test_an_expired_quote_is_refused(
     refused = app_client.post(f"{API}/quotes/{quote_id}/issue", json={"start_date": "2026-05-01"}, headers=underwriter)
     problem(refused, 422, "quote.expired")
     assert counts(container) == before
+
+
+def test_a_nonexistent_naf_code_a_repeated_buyer_and_a_control_character_are_refused(
+    app_client: TestClient, world: World, headers: dict[str, dict[str, str]], container: Container
+) -> None:
+    before = counts(container)
+    insured = headers["insured_user"]
+    # The shape of a NAF code is not enough: 99.99Q is in no INSEE list; "４６" is not ASCII digits.
+    problem(apply(app_client, insured, world.insured_a, sector="99.99Q"), 422, "quote.invalid_sector", "sector")
+    problem(apply(app_client, insured, world.insured_a, sector="４６"), 422, "quote.invalid_sector", "sector")
+    buyers: list[dict[str, Any]] = quote_application()["buyers"]  # type: ignore[assignment]
+    first, rest = buyers[0], buyers[1:]
+    again = dict(first, name="Usinage Lyonnais (bis)", identifier="552 100 554")
+    problem(
+        apply(app_client, insured, world.insured_a, buyers=[first, *rest, again]),
+        422,
+        "quote.duplicate_buyer",
+        "buyers[3].identifier",
+    )
+    # PostgreSQL stores no NUL in text: a clear 422, not a 500.
+    problem(
+        apply(app_client, insured, world.insured_a, buyers=[dict(first, name="Usinage\x00Lyonnais")]),
+        422,
+        "quote.control_character",
+        "buyers[0].name",
+    )
+    assert counts(container) == before
+    assert apply(app_client, insured, world.insured_a, sector="4562").status_code == 422
+    assert apply(app_client, insured, world.insured_a, sector="46.69").status_code == 201
+
+
+def test_the_underwriter_sets_the_premium_instalments_over_http(
+    app_client: TestClient, world: World, headers: dict[str, dict[str, str]], container: Container
+) -> None:
+    quote_id = apply(app_client, headers["insured_user"], world.insured_a).json()["id"]
+    url = f"{API}/quotes/{quote_id}/versions"
+    before = counts(container)
+    three = app_client.post(
+        url, json={"changes": {"premium_instalments": 3}, "reason": "quarterly?"}, headers=headers["underwriter"]
+    )
+    problem(three, 422, "terms.out_of_range", "premium_instalments")
+    assert counts(container) == before
+    monthly = app_client.post(
+        url,
+        json={"changes": {"premium_instalments": 12, "declaration_frequency": "monthly"}, "reason": "monthly"},
+        headers=headers["underwriter"],
+    )
+    assert monthly.status_code == 201, monthly.text
+    terms = monthly.json()["versions"][-1]["terms"]
+    assert (terms["premium_instalments"], terms["declaration_frequency"]) == (12, "monthly")

@@ -53,8 +53,19 @@ class QuoteIn(Strict):
         return self.model_dump(exclude={"policyholder_id"}, exclude_none=True)
 
 
+class QuoteTermsIn(TermsIn):
+    """Any term of a quote, including the premium schedule terms the policy inherits (README "Quotes":
+    underwriters adjust *any* term; the domain validates each, e.g. ``premium_instalments`` in 1, 2, 4, 12)."""
+
+    premium_instalments: StrictInt | None = None
+    declaration_frequency: Annotated[str, StringConstraints(max_length=20)] | None = Field(
+        default=None, description="monthly or quarterly"
+    )
+    declaration_days: StrictInt | None = None
+
+
 class QuoteRevisionIn(Strict):
-    changes: TermsIn = Field(description="any terms; a premium_rates object may name one rate only")
+    changes: QuoteTermsIn = Field(description="any terms; a premium_rates object may name one rate only")
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
 

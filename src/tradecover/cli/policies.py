@@ -86,7 +86,10 @@ def register(app: typer.Typer, container_factory: Any) -> None:
     def notice(
         policy: Annotated[str, typer.Argument(help="policy id or number")],
         reason: Annotated[str, typer.Option(help="why notice is given")],
-        by: Annotated[NoticeParty, typer.Option("--by", help="who gives notice")] = NoticeParty.INSURER,
+        by: Annotated[
+            NoticeParty | None,
+            typer.Option("--by", help="who gives notice; default: insurer for staff, insured for an insured or broker"),
+        ] = None,
         given_on: Annotated[str | None, typer.Option("--given-on", help="day notice was received (YYYY-MM-DD)")] = None,
         as_user: AsOption = None,
         as_json: JsonOption = False,

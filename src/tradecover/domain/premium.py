@@ -132,6 +132,36 @@ def declared_period(start: date, end: date, boundaries: Iterable[date]) -> Perio
     return Period(start, end + timedelta(days=1))
 
 
+def periods_to_declare(year: Period, frequency: DeclarationFrequency, ended: date | None) -> list[Period]:
+    """The calendar periods of ``year`` the insured must declare, up to the termination date ``ended``.
+
+    A period that starts on or after the termination date is not owed; the one running on it is owed
+    up to the day before (run-off), so it ends on the termination date.
+    """
+    owed = []
+    for period in declaration_calendar(year, frequency):
+        if ended is not None and period.start >= ended:
+            continue
+        owed.append(period if ended is None or period.end <= ended else Period(period.start, ended))
+    return owed
+
+
+def covered_by(period: Period, declared: Iterable[Period]) -> bool:
+    """True when the declared periods together cover every day of ``period``.
+
+    A declaration overlapping only part of a calendar period (one day of a quarter, say) does not make
+    that period declared: the rest of it is still missing.
+    """
+    reached = period.start
+    for other in sorted(declared, key=lambda p: p.start):
+        if other.start > reached:
+            break
+        reached = max(reached, other.end)
+        if reached >= period.end:
+            return True
+    return reached >= period.end
+
+
 def declaration_due_date(period: Period, declaration_days: int) -> date:
     """The last day to declare a period: ``declaration_days`` after its last day."""
     return period.last_day + timedelta(days=declaration_days)
@@ -292,6 +322,7 @@ def year_figures(
     buyers_monitored: int,
     indemnities: Money,
     declared_periods: int,
+    expected_periods: int | None = None,
 ) -> YearFigures:
     cur = terms.currency
     zero = Money.zero(cur)
@@ -315,7 +346,11 @@ def year_figures(
         max_liability=max_liability(terms, premium),
         loss_ratio=loss_ratio(indemnities, premium),
         declared_periods=declared_periods,
-        expected_periods=len(declaration_calendar(year, terms.declaration_frequency)),
+        expected_periods=(
+            len(declaration_calendar(year, terms.declaration_frequency))
+            if expected_periods is None
+            else expected_periods
+        ),
     )
 
 

@@ -298,7 +298,8 @@ class QuoteApplication:
         return sum_money((b.outstanding_amount for b in self.buyers), self.currency)
 
 
-_SECTOR = re.compile(r"^(\d{2})(?:\.?(\d{1,2})([A-Z])?)?$")
+# ASCII digits only: ``\d`` would also take "４６" or "٤٦", which int() reads as 46.
+_SECTOR = re.compile(r"^([0-9]{2})(?:\.?([0-9]{1,2})([A-Z])?)?$")
 
 
 def sector_section(code: str) -> str:
@@ -359,11 +360,18 @@ def _text(value: Any, field_name: str, *, max_length: int, required: bool) -> st
             raise InvalidInput(f"{field_name} is required", code="quote.missing", field=field_name)
         return None
     text = " ".join(str(value).split())
+    _printable(text, field_name)
     if len(text) > max_length:
         raise InvalidInput(
             f"{field_name} has more than {max_length} characters", code="quote.too_long", field=field_name
         )
     return text
+
+
+def _printable(text: str, field_name: str) -> None:
+    """Refuse control characters (NUL, ESC…) left once whitespace is collapsed: no database stores NUL in text."""
+    if any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in text):
+        raise InvalidInput(f"{field_name} holds a control character", code="quote.control_character", field=field_name)
 
 
 def _list(value: Any, field_name: str, maximum: int) -> list[Any]:
@@ -434,6 +442,24 @@ def _loss_year(raw: Any, cur: str, index: int, on: date) -> LossYear:
     return LossYear(year, losses)
 
 
+def _check_unique_buyers(buyers: Sequence[SubmittedBuyer]) -> None:
+    """A buyer listed twice (same country and identifier, spaces and dots ignored) would count its
+    outstanding twice in the expected loss: refused, naming the repeat."""
+    seen: dict[tuple[str, str], int] = {}
+    for index, buyer in enumerate(buyers):
+        if buyer.identifier is None:
+            continue
+        key = (buyer.country, re.sub(r"[\s.\-]", "", buyer.identifier).upper())
+        if key in seen:
+            raise InvalidInput(
+                f"buyers[{index}] repeats buyers[{seen[key]}] (identifier {buyer.identifier} in {buyer.country}):"
+                " list each buyer once with its whole outstanding",
+                code="quote.duplicate_buyer",
+                field=f"buyers[{index}].identifier",
+            )
+        seen[key] = index
+
+
 def parse_application(data: Mapping[str, Any], *, on: date) -> QuoteApplication:
     """Validate an application given as plain data (JSON or YAML), naming the field at fault.
 
@@ -481,6 +507,7 @@ def parse_application(data: Mapping[str, Any], *, on: date) -> QuoteApplication:
     assert sector_raw is not None
     sector_section(sector_raw)
     buyers = tuple(_buyer(raw, cur, i) for i, raw in enumerate(_list(data.get("buyers"), "buyers", MAX_BUYERS)))
+    _check_unique_buyers(buyers)
     history = tuple(
         _loss_year(raw, cur, i, on)
         for i, raw in enumerate(_list(data.get("loss_history"), "loss_history", MAX_LOSS_YEARS))
@@ -846,6 +873,7 @@ def _reason(reason: str | None) -> str:
     text = " ".join((reason or "").split())
     if not text:
         raise InvalidInput("a reason is required", code="quote.reason_required", field="reason")
+    _printable(text, "reason")
     return text[:500]
 
 

@@ -31,6 +31,7 @@ from tradecover.domain.premium import (
     YearEnd,
     YearFigures,
     check_year_can_close,
+    covered_by,
     declaration_calendar,
     declaration_due_date,
     declared_period,
@@ -41,6 +42,7 @@ from tradecover.domain.premium import (
     next_version,
     paid_per_document,
     paired_movements,
+    periods_to_declare,
     signed_document,
     statement_balance,
     year_figures,
@@ -166,8 +168,10 @@ def declare_turnover(
     versions = _versions(uow, policy)
     terms = _terms_on(versions, period_start)
     calendar = declaration_calendar(year, terms.declaration_frequency)
-    period = declared_period(period_start, period_end, [p.start for p in calendar] + [year.end])
     ended = termination_date(policy)
+    # The termination date (first day without cover) ends the last period owed, as a calendar boundary does.
+    boundaries = [p.start for p in calendar] + [year.end] + ([ended] if ended is not None else [])
+    period = declared_period(period_start, period_end, boundaries)
     if ended is not None and period.end > ended:
         raise RuleBroken(
             f"the policy is terminated from {ended.isoformat()}: no turnover is declared after that day",
@@ -196,7 +200,9 @@ def declare_turnover(
         reason=None if version == 1 and not reason else _reason(reason, "correction"),
     )
     uow.premium.add_declaration(declaration)
-    _close_late_alerts(uow, clock, policy, [p for p in calendar if p.overlaps(period)])
+    declared = [d.period for d in known] + [period]
+    owed = periods_to_declare(year, terms.declaration_frequency, ended)
+    _close_late_alerts(uow, clock, policy, [p for p in owed if p.overlaps(period) and covered_by(p, declared)])
     lines = earned_lines(declaration, terms.premium_rates)
     premium = sum_money((line.premium for line in lines), cur)
     due_on = declaration_due_date(period, terms.declaration_days)
@@ -243,7 +249,8 @@ def _late_key(policy: Policy, period: Period) -> str:
 
 
 def _close_late_alerts(uow: UnitOfWork, clock: Clock, policy: Policy, periods: list[Period]) -> None:
-    """The declaration answers the alerts raised while it was missing: they close."""
+    """The declaration answers the alerts raised while it was missing: they close (``periods``: the calendar
+    periods the declarations now cover in full)."""
     keys = {_late_key(policy, p) for p in periods}
     open_alerts, _ = uow.alerts.find(
         organisation_ids=None, policy_id=policy.id, states=[AlertState.NEW, AlertState.SEEN], limit=10_000, offset=0
@@ -458,9 +465,15 @@ def figures_of(uow: UnitOfWork, policy: Policy, year: Period) -> YearFigures:
     docs = uow.premium.documents_of(policy.id)
     instalments = [d for d in docs if d.year_start == year.start and d.item is PremiumItem.INSTALMENT]
     called = sum_money((d.signed for d in instalments), cur)
-    paid_map = paid_per_document(docs, uow.premium.payments_of(policy.id))
+    # What premium payments (cash) settled of the instalments, oldest invoice first: a credit note (the
+    # no-claims bonus, say) is no payment received.
+    invoices = [d for d in docs if d.kind is DocumentKind.INVOICE]
+    paid_map = paid_per_document(invoices, uow.premium.payments_of(policy.id))
     paid = sum_money((paid_map.get(d.id, Money.zero(cur)) for d in instalments), cur)
     indemnities, _ = uow.claims.year_totals(policy.id, year.start, cur)
+    # The calendar periods owed (up to a termination) that the declarations cover in full.
+    owed = periods_to_declare(year, _terms_on(versions, year.start).declaration_frequency, termination_date(policy))
+    declared = [d.period for d in in_year]
     return year_figures(
         year=year,
         terms=year_terms,
@@ -470,7 +483,8 @@ def figures_of(uow: UnitOfWork, policy: Policy, year: Period) -> YearFigures:
         request_count=_request_count(uow, policy, year),
         buyers_monitored=_buyers_monitored(uow, policy, year),
         indemnities=indemnities,
-        declared_periods=len(in_year),
+        declared_periods=sum(1 for p in owed if covered_by(p, declared)),
+        expected_periods=len(owed),
     )
 
 
@@ -666,11 +680,12 @@ def _late_declarations(uow: UnitOfWork, clock: Clock, policy: Policy, as_of: dat
     raised = 0
     for year in policy.periods:
         terms = _terms_on(versions, year.start)
-        for period in declaration_calendar(year, terms.declaration_frequency):
-            if ended is not None and period.start >= ended:
-                continue
+        calendar = declaration_calendar(year, terms.declaration_frequency)
+        for period, owed in zip(calendar, periods_to_declare(year, terms.declaration_frequency, ended), strict=False):
+            # Due as the calendar says; declared once the declarations cover it in full (a declaration of
+            # one day of a quarter leaves the quarter missing).
             due = declaration_due_date(period, terms.declaration_days)
-            if due >= as_of or any(p.overlaps(period) for p in declared):
+            if due >= as_of or covered_by(owed, declared):
                 continue
             alert = Alert(
                 id=new_id(),

@@ -8,9 +8,11 @@ their caller (the route or the command), so a refused action writes nothing.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import cache
 from typing import Any
 
 from tradecover.domain.errors import InvalidInput
@@ -19,6 +21,7 @@ from tradecover.domain.periods import Clock
 from tradecover.domain.policies import Policy, TermsVersion
 from tradecover.domain.quotes import (
     DEFAULT_PRICING,
+    SECTION_DIVISIONS,
     PricingSettings,
     Quote,
     QuoteApplication,
@@ -31,6 +34,7 @@ from tradecover.domain.quotes import (
     quote_status,
     revise_version,
 )
+from tradecover.ingest.reference_codes import naf_codes
 from tradecover.services import policies
 from tradecover.services.authorization import (
     Actor,
@@ -94,6 +98,39 @@ def _summary(version: QuoteVersion) -> dict[str, Any]:
     }
 
 
+_NAF_FORM = re.compile(r"^([0-9]{2})(?:\.?([0-9]{1,2})([A-Z])?)?$")
+
+
+@cache
+def _naf_known() -> frozenset[str]:
+    """Every NAF rév. 2 sub-class (``46.69B``) and the class, group and division it belongs to."""
+    known: set[str] = set()
+    for entry in naf_codes():
+        code = entry.code
+        known.update({code, code[:5], code[:4], code[:2]})
+    return frozenset(known)
+
+
+def check_naf_code(sector: str) -> None:
+    """A sector given as a code must be one of the NAF rév. 2 list (``99.99Q`` has the shape, not the
+    existence): ``quote.invalid_sector`` otherwise. A section letter is checked by the domain."""
+    text = sector.strip().upper()
+    if text in SECTION_DIVISIONS:
+        return
+    match = _NAF_FORM.match(text)
+    canonical = None
+    if match:
+        division, rest, letter = match.group(1), match.group(2) or "", match.group(3) or ""
+        canonical = division + ("." + rest if rest else "") + letter
+    if canonical is None or canonical not in _naf_known():
+        raise InvalidInput(
+            f"{sector!r} is not a NAF rév. 2 code: give a section letter A..U, a division (46), group (46.6),"
+            " class (46.69) or sub-class (46.69B) of the INSEE list",
+            code="quote.invalid_sector",
+            field="sector",
+        )
+
+
 def request_quote(
     uow: UnitOfWork,
     clock: Clock,
@@ -118,6 +155,7 @@ def request_quote(
         raise InvalidInput("quotes are for policyholders", code="quote.not_a_policyholder", field="policyholder_id")
     today = clock.today()
     app = application if isinstance(application, QuoteApplication) else parse_application(application, on=today)
+    check_naf_code(app.sector)
     proposal = price_application(app, policyholder_country=holder.country, settings=pricing)
     now = clock.now()
     by = actor.audit_label(holder.id)

@@ -75,34 +75,47 @@ def _details(outcome: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-_PREMIUM_COLUMNS = (
-    ("year from", None),
+# One row per figure and one column per policy year: amounts never wrap, and a narrow terminal (80
+# columns, what rich assumes when the output is not a terminal) still shows three years side by side.
+_PREMIUM_ROWS = (
+    ("declared periods", None),
     ("earned", "earned_amount"),
+    ("minimum", "minimum_amount"),
     ("premium", "premium_amount"),
-    ("paid", "paid_amount"),
+    ("paid (called)", "paid_amount"),
     ("adjustment", "adjustment_amount"),
     ("fees", "fees_amount"),
-    ("bonus", "bonus_amount"),
+    ("indemnities", "indemnities_amount"),
+    ("loss ratio", "loss_ratio"),
+    ("no-claims bonus", "bonus_amount"),
     ("max liability", "max_liability_amount"),
     ("closed", None),
 )
 
 
-def _premium_table(final: dict[str, Any], currency: str, *, with_policy: bool) -> Table:
-    table = Table(title=f"Premium ({currency}) as of {final['as_of']}", title_justify="left")
-    if with_policy:
-        table.add_column("policy")
-    for name, key in _PREMIUM_COLUMNS:
-        table.add_column(name, justify="left" if key is None else "right", overflow="fold")
+def _premium_cell(year: dict[str, Any], label: str, key: str | None) -> str:
+    if label == "declared periods":
+        return f"{year['declared_periods']}/{year['expected_periods']}"
+    if label == "closed":
+        return "yes" if year["closed"] else "no"
+    assert key is not None
+    value = year.get(key)
+    return "-" if value is None else str(value)
+
+
+def _premium_tables(final: dict[str, Any], currency: str, *, with_policy: bool) -> list[Table]:
     grouped: dict[str, Any] = final["premium"] if with_policy else {"": final["premium"]}
+    tables = []
     for policy, figures in grouped.items():
+        owner = f" of {policy}" if with_policy else ""
+        table = Table(title=escape(f"Premium ({currency}){owner} as of {final['as_of']}"), title_justify="left")
+        table.add_column("", no_wrap=True)
         for year in figures["years"]:
-            row = [escape(policy)] if with_policy else []
-            row.append(year["year_start"])
-            row += [str(year[key] or "") for _, key in _PREMIUM_COLUMNS if key is not None]
-            row.append("yes" if year["closed"] else "no")
-            table.add_row(*row)
-    return table
+            table.add_column(f"{year['year_start']}\n{year['year_end']}", justify="right", no_wrap=True)
+        for label, key in _PREMIUM_ROWS:
+            table.add_row(label, *(_premium_cell(year, label, key) for year in figures["years"]))
+        tables.append(table)
+    return tables
 
 
 _STATUS_STYLE = {"refused": "red", "error": "red", "referred": "yellow", "partially_approved": "yellow"}
@@ -156,4 +169,5 @@ def render(result: SimulationResult, console: Console) -> None:
             ]
             limits.add_row(*row)
     console.print(limits)
-    console.print(_premium_table(final, scenario.currency, with_policy=with_policy))
+    for table in _premium_tables(final, scenario.currency, with_policy=with_policy):
+        console.print(table)

@@ -46,7 +46,7 @@ from tradecover.domain.grades import DEFAULT_GRADE_SCALE
 from tradecover.domain.money import Money
 from tradecover.domain.monitoring import GradeRecord
 from tradecover.domain.parties import OrganisationKind, Role
-from tradecover.domain.periods import FixedClock
+from tradecover.domain.periods import FixedClock, Period
 from tradecover.domain.premium import PremiumDocument, YearFigures
 from tradecover.domain.receivables import EntryKind
 from tradecover.ingest.bodacc import BodaccAnnouncement, ProcedureKind
@@ -637,6 +637,7 @@ class _World:
         if claim is None:
             raise RuleBroken("no claim was filed on this buyer under this policy", code="claim.not_filed")
         threshold = self.container.settings.indemnity_approval_amount
+        closings_before = self._closings(policy_id)
         with self.container.uow() as uow:
             outcome = claims.settle_claim(
                 uow, self.clock, self.claims_handlers[0], claim.id, approval_threshold=threshold
@@ -686,7 +687,28 @@ class _World:
             )
             if outcome.status == "settled":
                 result["approvals"] = approvals
+            result.update(self._reclosing(policy_id, c.year, closings_before))
         return result
+
+    def _closings(self, policy_id: str) -> dict[date, int]:
+        with self.container.uow() as uow:
+            policy = uow.policies.get(policy_id)
+            assert policy is not None
+            return {y.start: len(uow.premium.year_ends_of(policy_id, y.start)) for y in policy.periods}
+
+    def _reclosing(self, policy_id: str, year: Period, before: dict[date, int]) -> dict[str, Any]:
+        """A settlement on a loss of a closed year re-closes it (bonus, loss ratio): say so, as a correction does."""
+        with self.container.uow() as uow:
+            closings = uow.premium.year_ends_of(policy_id, year.start)
+            if len(closings) <= before.get(year.start, 0):
+                return {}
+            latest = closings[-1]
+            prefix = f"year_end:{policy_id}:{year.start.isoformat()}:v{latest.version}:"
+            issued = [d for d in uow.premium.documents_of(policy_id) if d.source_key.startswith(prefix)]
+        return {
+            "year_end": {**_year_json(latest.figures, closed=True), "version": latest.version},
+            "documents": [_document_json(d) for d in issued],
+        }
 
     def _recovery(self, event: Event, policy_id: str, buyer_id: str, amount: Money) -> dict[str, Any]:
         assert self.collector is not None
