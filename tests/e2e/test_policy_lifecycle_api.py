@@ -25,6 +25,7 @@ from tradecover.services import accounts, policies
 from tradecover.services.authorization import system_actor
 
 API = "/api/v1"
+THIS_YEAR = date.today().year
 PROBLEM = "application/problem+json"
 Headers = dict[str, dict[str, str]]
 
@@ -45,7 +46,9 @@ def move_to(container: Container, client: TestClient, world: World, day: date) -
 
 
 def renew_due(container: Container, world: World, as_of: date) -> list[str]:
-    """The premium batch's call: the policies renewed as of ``as_of``."""
+    """The premium batch's call on ``as_of`` (the clock moves there: a batch never runs ahead)."""
+    if as_of > container.clock.today():
+        container.clock.set(datetime.combine(as_of, time(9, 0), tzinfo=UTC))  # type: ignore[attr-defined]
     with container.uow() as uow:
         renewed = policies.renew_due_policies(uow, container.clock, system_actor(world.insurer_id), as_of=as_of)
     return [r.policy_id for r in renewed]
@@ -119,7 +122,8 @@ def test_termination_refuses_new_limits_and_keeps_run_off_cover(
     app_client: TestClient, container: Container, world: World, headers: Headers
 ) -> None:
     url = f"{API}/policies/{world.policy_a}"
-    for number, delivered in (("F-BEFORE", "2026-03-10"), ("F-AFTER", "2026-03-12")):
+
+    def invoice(number: str, delivered: str) -> None:
         recorded = app_client.post(
             f"{url}/invoices",
             json={
@@ -133,22 +137,35 @@ def test_termination_refuses_new_limits_and_keeps_run_off_cover(
             headers=headers["insured_user"],
         )
         assert recorded.status_code == 201, recorded.text
+
+    invoice("F-BEFORE", "2026-03-10")
     assert_problem(
         app_client.post(
-            f"{url}/termination", json={"effective_date": "2026-03-11", "reason": "x"}, headers=headers["insured_user"]
+            f"{url}/termination", json={"effective_date": "2026-03-16", "reason": "x"}, headers=headers["insured_user"]
         ),
         403,
         "auth.forbidden",
     )
+    # Never backwards: the deliveries made while the policy was in force keep their cover.
+    assert_problem(
+        app_client.post(
+            f"{url}/termination", json={"effective_date": "2026-03-11", "reason": "x"}, headers=headers["underwriter"]
+        ),
+        422,
+        "policy.termination_retroactive",
+    )
 
     terminated = app_client.post(
         f"{url}/termination",
-        json={"effective_date": "2026-03-11", "reason": "premium unpaid after formal notice"},
+        json={"effective_date": "2026-03-16", "reason": "premium unpaid after formal notice"},
         headers=headers["underwriter"],
     )
 
     assert terminated.status_code == 201, terminated.text
-    assert (terminated.json()["status"], terminated.json()["termination_kind"]) == ("terminated", "insurer_decision")
+    assert (terminated.json()["status"], terminated.json()["termination_kind"]) == ("in_force", "insurer_decision")
+    headers = move_to(container, app_client, world, date(2026, 3, 20))
+    invoice("F-AFTER", "2026-03-17")
+    assert app_client.get(url, headers=headers["insured_user"]).json()["status"] == "terminated"
     with container.engine.connect() as connection:
         requests_before = connection.execute(text("SELECT count(*) FROM limit_requests")).scalar_one()
     refused = assert_problem(
@@ -160,7 +177,7 @@ def test_termination_refuses_new_limits_and_keeps_run_off_cover(
         422,
         "policy.terminated",
     )
-    assert refused["context"] == {"termination_date": "2026-03-11"}
+    assert refused["context"] == {"termination_date": "2026-03-16"}
     with container.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM limit_requests")).scalar_one() == requests_before
     exposure = app_client.get(f"{url}/exposure?lines=true", headers=headers["insured_user"]).json()
@@ -170,7 +187,7 @@ def test_termination_refuses_new_limits_and_keeps_run_off_cover(
     assert buyer["covered"] == {"amount": "1000.00", "currency": "EUR"}
     assert_problem(
         app_client.post(
-            f"{url}/termination", json={"effective_date": "2026-03-12", "reason": "again"}, headers=headers["admin"]
+            f"{url}/termination", json={"effective_date": "2026-03-18", "reason": "again"}, headers=headers["admin"]
         ),
         422,
         "policy.already_terminated",
@@ -188,7 +205,7 @@ def test_the_command_line_renews_and_terminates(monkeypatch: pytest.MonkeyPatch,
                 uow, seeded.clock, admin, kind=OrganisationKind.POLICYHOLDER, name="Dupont SAS", country="FR"
             )
             issued, _ = policies.issue_policy(
-                uow, seeded.clock, admin, policyholder_id=holder.id, start_date=date(2020, 1, 1)
+                uow, seeded.clock, admin, policyholder_id=holder.id, start_date=date(THIS_YEAR - 2, 1, 1)
             )
     finally:
         seeded.dispose()
@@ -198,18 +215,20 @@ def test_the_command_line_renews_and_terminates(monkeypatch: pytest.MonkeyPatch,
         assert result.exit_code == code, (result.output, result.exception)
         return result.output
 
-    renewed = json.loads(run("renew-due", "--as-of", "2022-06-01", "--json"))
+    today = date.today().isoformat()  # the command line runs on the real clock
+    renewed = json.loads(run("renew-due", "--as-of", today, "--json"))
     assert [(r["number"], r["start"], r["end"]) for r in renewed] == [
-        (issued.number, "2021-01-01", "2022-01-01"),
-        (issued.number, "2022-01-01", "2023-01-01"),
+        (issued.number, f"{THIS_YEAR - 1}-01-01", f"{THIS_YEAR}-01-01"),
+        (issued.number, f"{THIS_YEAR}-01-01", f"{THIS_YEAR + 1}-01-01"),
     ]
-    assert json.loads(run("renew-due", "--as-of", "2022-06-01", "--json")) == []
+    assert json.loads(run("renew-due", "--as-of", today, "--json")) == []
+    end = f"{THIS_YEAR + 1}-01-01"
     terminated = json.loads(
-        run("terminate", issued.number, "--effective-date", "2023-01-01", "--reason", "unpaid premium", "--json")
+        run("terminate", issued.number, "--effective-date", end, "--reason", "unpaid premium", "--json")
     )
-    assert (terminated["termination_date"], terminated["termination_kind"]) == ("2023-01-01", "insurer_decision")
+    assert (terminated["termination_date"], terminated["termination_kind"]) == (end, "insurer_decision")
     assert "policy.already_terminated" in run("notice", issued.number, "--reason", "leaving", code=1)
-    assert json.loads(run("renew-due", "--as-of", "2030-01-01", "--json")) == []
+    assert "premium" not in run("renew-due", "--help")
 
 
 def test_the_command_line_notice_defaults_to_the_party_of_whoever_gives_it(
@@ -243,3 +262,18 @@ def test_the_command_line_notice_defaults_to_the_party_of_whoever_gives_it(
 
     assert notice(own.number, "--as", "credit@martin.example")["notice"]["given_by"] == "insured"
     assert notice(staff.number)["notice"]["given_by"] == "insurer"
+
+
+def test_a_nul_character_is_refused_before_it_reaches_the_database(
+    app_client: TestClient, container: Container, world: World, headers: Headers
+) -> None:
+    # PostgreSQL text cannot hold NUL: every request field refuses it (422), nothing is written.
+    refused = app_client.post(
+        f"{API}/policies/{world.policy_a}/termination-notice",
+        json={"reason": "moving\u0000insurer"},
+        headers=headers["insured_user"],
+    )
+    body = assert_problem(refused, 422, "request.invalid")
+    assert body["field"] == "reason"
+    read = app_client.get(f"{API}/policies/{world.policy_a}", headers=headers["insured_user"]).json()
+    assert read["termination_notice"] is None

@@ -161,6 +161,10 @@ def test_the_run_issues_instalments_once_and_staff_close_the_year(
     assert declare(app_client, policy, insured, **Q1, domestic="1000000.00", export="300000.00").status_code == 201
 
     assert_problem(app_client.post(f"{API}/premium/run", headers=insured), 403, "auth.forbidden")
+    ahead = app_client.post(f"{API}/premium/run", params={"as_of": "2026-04-01"}, headers=admin)
+    assert_problem(ahead, 422, "batch.as_of_in_future", "as_of")  # never ahead of today: 2026-03-15
+    on(clock, date(2026, 4, 1))
+    admin, insured = login(app_client, world.emails["admin"]), login(app_client, world.emails["insured_user"])
     run = app_client.post(f"{API}/premium/run", params={"as_of": "2026-04-01"}, headers=admin)
     assert run.status_code == 200, run.text
     issued = run.json()["documents"]
@@ -362,3 +366,23 @@ def test_cli_premium_run_as_of_issues_what_is_due_once(
     bad = runner.invoke(cli_app, ["premium", "run", "--as-of", "01/04/2026"])
     assert bad.exit_code == 1
     assert "cli.bad_date" in bad.output
+
+
+def test_the_premium_schedule_terms_are_set_at_issue_and_by_endorsement(
+    app_client: TestClient, world: World, headers: dict[str, dict[str, str]]
+) -> None:
+    terms = {"premium_instalments": 12, "declaration_frequency": "monthly", "declaration_days": 20}
+    body = {"policyholder_id": world.insured_a, "start_date": "2026-01-01", "terms": terms}
+    issued = app_client.post(f"{API}/policies", json=body, headers=headers["admin"])
+    assert issued.status_code == 201, issued.text
+    shown = issued.json()["terms"]["terms"]
+    assert {k: shown[k] for k in terms} == terms
+    bad = {**body, "terms": {"premium_instalments": 3}}
+    assert_problem(app_client.post(f"{API}/policies", json=bad, headers=headers["admin"]), 422, "terms.out_of_range")
+    endorsed = app_client.post(
+        f"{API}/policies/{issued.json()['id']}/endorsements",
+        json={"effective_date": "2026-03-01", "changes": {"declaration_frequency": "quarterly"}, "reason": "asked"},
+        headers=headers["underwriter"],
+    )
+    assert endorsed.status_code == 201, endorsed.text
+    assert endorsed.json()["terms"]["declaration_frequency"] == "quarterly"

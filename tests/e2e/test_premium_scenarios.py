@@ -324,7 +324,7 @@ def test_the_termination_date_reads_as_the_end_of_the_last_period_owed(
     api = "/api/v1"
     url = f"{api}/policies/{world.policy_a}"
     terminated = app_client.post(
-        f"{url}/termination", json={"effective_date": "2026-03-11", "reason": "unpaid"}, headers=headers["underwriter"]
+        f"{url}/termination", json={"effective_date": "2026-03-16", "reason": "unpaid"}, headers=headers["underwriter"]
     )
     assert terminated.status_code == 201, terminated.text
 
@@ -333,18 +333,18 @@ def test_the_termination_date_reads_as_the_end_of_the_last_period_owed(
         return app_client.post(f"{url}/turnover-declarations", json=body, headers=headers["insured_user"])
 
     # The insured declares up to the termination date, written as the first day without cover: the run-off
-    # part of the quarter, [2026-01-01, 2026-03-11), as if written up to its last day 2026-03-10.
-    half_open = declare("2026-03-11")
+    # part of the quarter, [2026-01-01, 2026-03-16), as if written up to its last day 2026-03-15.
+    half_open = declare("2026-03-16")
     assert half_open.status_code == 201, half_open.text
     assert (half_open.json()["declaration"]["period_end"], half_open.json()["declaration"]["version"]) == (
-        "2026-03-10",
+        "2026-03-15",
         1,
     )
-    inclusive = declare("2026-03-10")
+    inclusive = declare("2026-03-15")
     assert inclusive.status_code == 201, inclusive.text
     # The same period again: a correction.
     assert (inclusive.json()["declaration"]["period_end"], inclusive.json()["declaration"]["version"]) == (
-        "2026-03-10",
+        "2026-03-15",
         2,
     )
     assert declare("2026-03-31").json()["code"] == "turnover.policy_terminated"

@@ -138,7 +138,9 @@ def test_tacit_renewal_respects_notices_and_runs_once(book: Book) -> None:
         date(2028, 1, 1),
     )
 
+    book.on(date(2026, 12, 31))
     assert book.do(policies.renew_due_policies, book.admin, as_of=date(2026, 12, 31)) == []
+    book.on(date(2029, 2, 1))
     renewed = book.do(policies.renew_due_policies, book.admin, as_of=date(2029, 2, 1))
 
     assert [(r.policy_id, r.period.start.year) for r in renewed] == [
@@ -224,6 +226,18 @@ def test_termination_stops_new_limits_and_keeps_run_off_cover(book: Book) -> Non
     policy_id = book.policy("Dupont SAS")
     buyer_id = book.buyer_with_limit(policy_id)
     insured = book.insured(policy_id)
+    book.on(date(2026, 2, 27))
+    book.refused(
+        RuleBroken,
+        "policy.termination_retroactive",
+        lambda: book.do(
+            policies.terminate_policy, book.underwriter, policy_id, effective_date=date(2026, 2, 26), reason="late"
+        ),
+    )
+    book.do(
+        policies.terminate_policy, book.underwriter, policy_id, effective_date=date(2026, 3, 1),
+        reason="premium unpaid after formal notice",
+    )  # fmt: skip
     book.on(date(2026, 3, 5))
     for number, delivered in (("F-BEFORE", date(2026, 2, 27)), ("F-AFTER", date(2026, 3, 1))):
         book.do(
@@ -231,11 +245,6 @@ def test_termination_stops_new_limits_and_keeps_run_off_cover(book: Book) -> Non
             issue_date=delivered, delivery_date=None, due_date=delivered + timedelta(days=30),
             amount_excl_vat=Money.of("1000", "EUR"), vat_amount=Money.of("200", "EUR"),
         )  # fmt: skip
-    book.on(date(2026, 3, 10))
-    book.do(
-        policies.terminate_policy, book.underwriter, policy_id, effective_date=date(2026, 3, 1),
-        reason="premium unpaid after formal notice",
-    )  # fmt: skip
     book.refused(
         RuleBroken,
         "policy.already_terminated",

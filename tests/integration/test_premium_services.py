@@ -159,6 +159,8 @@ class World:
         )  # fmt: skip
 
     def run(self, as_of: date) -> premium_service.RunSummary:
+        if as_of > self.clock.today():  # a batch never runs ahead of the clock
+            self.on(as_of)
         return self.read(premium_service.run_premium, self.clock, self.underwriter, as_of=as_of)
 
     def close(self, *, actor: Actor | None = None, year_start: date | None = YEAR.start) -> tuple[YearEnd, list[Any]]:

@@ -359,7 +359,7 @@ class FormalNoticeIn(Strict):
 
 class BaseRateIn(Strict):
     effective_date: date
-    rate: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^-?\d{1,3}(\.\d{1,8})?$")] = Field(
+    rate: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^-?[0-9]{1,3}(\.[0-9]{1,8})?$")] = Field(
         description='the ECB main refinancing rate as a fraction: "0.0215" for 2.15 %'
     )
 

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tradecover.domain.errors import (
@@ -142,6 +143,18 @@ def install_handlers(app: FastAPI) -> None:
             str(error.detail),
             instance=request.url.path,
             headers=dict(error.headers or {}),
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, error: DataError) -> JSONResponse:
+        # The database refused a value the schemas let through (PostgreSQL: a NUL character in text, a
+        # number out of its column's range): the client's input, and the transaction rolled back.
+        log.warning("database refused a value on %s %s: %s", request.method, request.url.path, error.orig)
+        return problem(
+            422,
+            "request.invalid_value",
+            "a value of the request cannot be stored (control character or out of range)",
+            instance=request.url.path,
         )
 
     @app.exception_handler(Exception)

@@ -24,15 +24,21 @@ class TurnoverIn(Strict):
 class QuoteBuyerIn(Strict):
     name: Annotated[str, StringConstraints(min_length=1, max_length=300)]
     identifier: Annotated[str, StringConstraints(max_length=40)] | None = Field(
-        default=None, description="SIREN, VAT number or any registration"
+        default=None,
+        description="SIREN, SIRET, VAT number or any registration; French numbers are validated (check digits)",
+    )
+    identifier_kind: Annotated[str, StringConstraints(max_length=20)] | None = Field(
+        default=None, description="siren, siret, vat_fr, vat, lei or duns: validated as such; other kinds are kept"
     )
     country: Annotated[str, StringConstraints(min_length=2, max_length=2)]
     outstanding: MoneyBody = Field(description="what the buyer owes today (encours)")
-    risk_grade: StrictInt | None = Field(default=None, description="1 (best) … 10 (insolvent); none: ungraded")
+    risk_grade: StrictInt | None = Field(
+        default=None, description="1 (best) … 10 (insolvent); none: ungraded; 9 and 10 are not coverable"
+    )
 
 
 class LossYearIn(Strict):
-    year: StrictInt
+    year: StrictInt = Field(description="a complete year before the application's, the last 10 at most")
     losses: MoneyBody = Field(description="the year's credit losses: indemnities received or unpaid losses")
 
 
@@ -46,7 +52,7 @@ class QuoteIn(Strict):
         description="NAF/NACE code (46.69B) or section letter (G)"
     )
     buyers: list[QuoteBuyerIn] = Field(default_factory=list, max_length=5000)
-    loss_history: list[LossYearIn] = Field(default_factory=list, max_length=20)
+    loss_history: list[LossYearIn] = Field(default_factory=list, max_length=10)
 
     def application(self) -> dict[str, Any]:
         """Plain data the domain validates (negative amounts, currencies, grades, years)."""
@@ -70,7 +76,7 @@ class QuoteRevisionIn(Strict):
 
 
 class QuoteIssueIn(Strict):
-    start_date: date
+    start_date: date = Field(description="between the latest version's date − 90 days and + 365 days")
     version: StrictInt | None = Field(default=None, description="the version seen; refused if superseded")
 
 
@@ -95,6 +101,9 @@ class QuoteVersionOut(BaseModel):
     expected_premium: MoneyBody
     terms: dict[str, Any]
     lines: list[QuoteLineOut]
+    referral_reasons: list[str] = Field(
+        description="why the engine referred the quote; such a quote is issued only from version 2 on"
+    )
 
     @classmethod
     def of(cls, v: QuoteVersion) -> QuoteVersionOut:
@@ -108,6 +117,7 @@ class QuoteVersionOut(BaseModel):
             expected_premium=MoneyBody.of(v.expected_premium),
             terms=v.terms.to_dict(),
             lines=[QuoteLineOut.of(line) for line in v.lines],
+            referral_reasons=[r.value for r in v.referral_reasons],
         )
 
 
@@ -124,6 +134,7 @@ class QuoteOut(BaseModel):
     requested_on: date
     issued_policy_id: str | None
     issued_version: int | None
+    referral_reasons: list[str] = Field(description="the latest version's: an underwriter must look at them")
 
     @classmethod
     def of(cls, s: QuoteSummary) -> QuoteOut:
@@ -145,6 +156,7 @@ def _summary(q: Quote, latest: QuoteVersion, status: str) -> dict[str, Any]:
         "requested_on": q.requested_on,
         "issued_policy_id": q.issued_policy_id,
         "issued_version": q.issued_version,
+        "referral_reasons": [r.value for r in latest.referral_reasons],
     }
 
 
@@ -183,6 +195,7 @@ class QuoteDetailOut(QuoteOut):
                         "country": b.country,
                         "outstanding": b.outstanding_amount.to_json(),
                         "risk_grade": b.risk_grade,
+                        "coverable": b.coverable,
                     }
                     for b in app.buyers
                 ],

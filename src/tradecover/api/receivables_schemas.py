@@ -382,7 +382,7 @@ class AlertStateIn(Strict):
 
 class PreferencesIn(Strict):
     utilisation_threshold: Annotated[
-        str, StringConstraints(strip_whitespace=True, pattern=r"^(0(\.\d{1,4})?|1(\.0{1,4})?)$")
+        str, StringConstraints(strip_whitespace=True, pattern=r"^(0(\.[0-9]{1,4})?|1(\.0{1,4})?)$")
     ] = Field(description='share of the limit, e.g. "0.80"')
     deadline_warning_days: int = Field(ge=0, le=90)
 
@@ -447,7 +447,7 @@ class RateIn(Strict):
     currency: Annotated[str, StringConstraints(min_length=3, max_length=3)]
     quote: Annotated[str, StringConstraints(min_length=3, max_length=3)]
     on: date
-    rate: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\d{1,12}(\.\d{1,10})?$")]
+    rate: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{1,12}(\.[0-9]{1,10})?$")]
 
 
 class RatesIn(Strict):

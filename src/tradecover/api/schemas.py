@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, field_validator
 
 from tradecover.domain.audit import AuditRecord
 from tradecover.domain.buyers import Buyer
@@ -27,12 +27,30 @@ from tradecover.domain.policies import NoticeParty, Policy, TerminationNotice, T
 from tradecover.domain.receco import ReasonCode, RequestType, ResponseType, label
 
 DecimalText = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^-?\d{1,15}(\.\d{1,12})?$", max_length=30)
+    str, StringConstraints(strip_whitespace=True, pattern=r"^-?[0-9]{1,15}(\.[0-9]{1,12})?$", max_length=30)
 ]
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold NUL, and no business text needs it: refused for every field.
+        if _holds_nul(value):
+            raise ValueError("text must not contain the NUL character")
+        return value
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple | set):
+        return any(_holds_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    return False
 
 
 class MoneyBody(Strict):
@@ -264,6 +282,9 @@ class TermsIn(Strict):
     reduction_notice_days: StrictInt | None = None
     max_extension_days: StrictInt | None = None
     renewal_notice_days: StrictInt | None = None
+    declaration_frequency: str | None = None
+    declaration_days: StrictInt | None = None
+    premium_instalments: StrictInt | None = None
 
     def overrides(self) -> dict[str, Any]:
         """The fields the client sent, as plain values the domain validates."""

@@ -100,6 +100,7 @@ def _version_json(v: QuoteVersion) -> dict[str, Any]:
         "expected_premium": v.expected_premium.to_json(),
         "terms": v.terms.to_dict(),
         "lines": [line.to_json() for line in v.lines],
+        "referral_reasons": [r.value for r in v.referral_reasons],
     }
 
 
@@ -114,6 +115,7 @@ def _quote_json(view: QuoteView) -> dict[str, Any]:
         "valid_until": view.latest.valid_until.isoformat(),
         "expected_premium": view.latest.expected_premium.to_json(),
         "issued_policy_id": q.issued_policy_id,
+        "referral_reasons": [r.value for r in view.latest.referral_reasons],
         "versions": [_version_json(v) for v in view.versions],
     }
 
@@ -129,6 +131,11 @@ def _show(view: QuoteView) -> None:
     for line in latest.lines:
         table.add_row(escape(line.label), line.figure, line.unit)
     console.print(table)
+    if latest.referral_reasons:
+        console.print(
+            "[yellow]referred to an underwriter[/]: " + ", ".join(latest.referral_reasons)
+            + ("" if latest.version >= 2 else " — revise it before it is issued")
+        )  # fmt: skip
     if len(view.versions) > 1:
         history = Table("version", "date", "valid until", "expected premium", "reason", "by")
         for v in view.versions:
@@ -195,17 +202,18 @@ def register(app: typer.Typer, container_factory: Any) -> None:
                 "version": s.latest.version,
                 "valid_until": s.latest.valid_until.isoformat(),
                 "expected_premium": s.latest.expected_premium.to_json(),
+                "referral_reasons": [r.value for r in s.latest.referral_reasons],
             }
             for s in items
         ]
         if as_json:
             _print_json({"items": rows, "total": total})
             return
-        table = Table("reference", "status", "version", "valid until", "expected premium", "id")
+        table = Table("reference", "status", "version", "valid until", "expected premium", "referred", "id")
         for s in items:
             table.add_row(
                 s.quote.reference, s.status.value, str(s.latest.version), str(s.latest.valid_until),
-                str(s.latest.expected_premium), s.quote.id,
+                str(s.latest.expected_premium), ", ".join(s.latest.referral_reasons), s.quote.id,
             )  # fmt: skip
         console.print(table)
 

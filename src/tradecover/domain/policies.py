@@ -182,8 +182,8 @@ class Policy:
     def terminate(self, *, effective_date: date, reason: str, today: date) -> None:
         """The insurer terminates the policy from ``effective_date`` (no cover for deliveries from then on).
 
-        The date lies between the start of the running period and the end of the last one (both
-        included). A termination scheduled by a notice may be brought forward; a second termination
+        The date lies between today and the end of the last period (both included): never in the past,
+        so deliveries already made keep their cover. A termination scheduled by a notice may be brought forward; a second termination
         decision, or one that changes nothing, is refused.
         """
         if self.termination_kind is TerminationKind.INSURER_DECISION:
@@ -201,6 +201,13 @@ class Policy:
                 context={"termination_date": self.termination_date},
             )
         self._ensure_in_force()
+        if effective_date < today:
+            # Deliveries made while the policy was in force keep their cover (run-off): never backwards.
+            raise RuleBroken(
+                f"a termination cannot take effect before today ({today}): deliveries already made stay covered",
+                code="policy.termination_retroactive",
+                field="effective_date",
+            )
         running = self.period_on(today) or self.current_period
         if not running.start <= effective_date <= self.current_period.end:
             raise RuleBroken(

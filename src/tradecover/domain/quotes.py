@@ -11,11 +11,17 @@ The price, step by step (each step is a :class:`QuoteLine` the underwriter sees)
    0.0025 domestic, 0.0040 export, on turnover excluding VAT.
 2. **Sector factor** ``s`` of the insured's NAF/NACE section (A..U), :data:`DEFAULT_SECTOR_FACTORS`:
    sector rates = base rates × s; base premium ``P0 = D × rd × s + E × re × s``.
-3. **Expected loss of the submitted book** ``EL = Σ PD(grade) × outstanding × LGD`` (grade → PD
-   from the insurer's grade scale; an ungraded buyer takes :attr:`PricingSettings.ungraded_pd`;
-   LGD 0.60 by default).
-4. **Book loading** ``L = max(1, (EL ÷ target loss ratio) ÷ P0)``: the premium must at least pay
-   the book's expected loss at the target loss ratio (0.50 by default).
+3. **Expected loss of the submitted book** ``EL = Σ PD(grade) × outstanding × LGD`` over its
+   *coverable* buyers (grade → PD from the insurer's grade scale; an ungraded buyer takes
+   :attr:`PricingSettings.ungraded_pd`; LGD 0.60 by default). A buyer graded 9 or 10 is never
+   coverable (DOMAIN.md §3 discretionary limit, §5 step 1): it is left out of the expected loss and
+   of the proposed cover, listed in a line "not coverable (grade ≥ 9)", and the quote is referred.
+   (The application cannot say that a buyer was refused a limit: its grade is all the engine knows.)
+4. **Book loading** ``L = clamp((EL ÷ target loss ratio) ÷ P0, 0.80, 3.00)``: the premium the book
+   needs at the target loss ratio (0.50 by default) against the base premium, two-sided — a book
+   of good buyers (grades 1–3) earns up to 20 % off, a worse one pays up to three times. ``L`` never
+   decreases as ``EL`` grows (a worse book never costs less). A book with no coverable buyer has
+   nothing to measure: ``L = 1``.
 5. **Experience factor** ``X = clamp(1 + z × (A ÷ C − 1), 0.80, 2.00)`` with ``A`` the average
    yearly loss of the declared history, ``C = P0 × L × target loss ratio`` the yearly loss the
    loaded price expects, and the credibility ``z = n ÷ (n + 3)`` of ``n`` declared years (no
@@ -24,14 +30,24 @@ The price, step by step (each step is a :class:`QuoteLine` the underwriter sees)
    (the range :class:`~tradecover.domain.terms.PolicyTerms` accepts).
 7. **Expected premium** = D × domestic rate + E × export rate, rounded half-up to the minor unit;
    **minimum premium** = 75 % of it, rounded half-up to a whole currency unit.
-8. **Indemnity rate and maximum liability**: 0.90 and 30 × premium, lowered to 0.85 and 20 when the
+8. **Referral** to an underwriter (:class:`ReferralReason`, a line each): buyers not coverable;
+   the experience factor at its cap (``loss_history_above_cap``); the book's expected loss ratio
+   ``EL ÷ P0`` above :attr:`PricingSettings.appetite_loss_ratio`, 1.00 by default
+   (``expected_loss_above_appetite``; the setting is at most target loss ratio × loading cap, so a
+   book loading at its cap is always referred). A version with referral reasons is issued only
+   once an underwriter has revised it (version 2 or later): ``quote.referral_unresolved``.
+9. **Indemnity rate and maximum liability**: 0.90 and 30 × premium, lowered to 0.85 and 20 when the
    risk loading ``L × X`` exceeds 1.5. **Deductible** (per claim): none, unless the history runs
    above the price (``X > 1``): then 10 % of the average yearly loss, rounded half-up to the
-   hundred. **Covered countries**: the policyholder's and those of the submitted buyers. Every
-   other term keeps its default.
+   hundred. **Covered countries**: the policyholder's and those of the coverable submitted buyers.
+   Every other term keeps its default.
 
 Every figure above is a setting of :class:`PricingSettings`; the defaults are tradecover's own
-choices, not facts about any insurer. Standard library only.
+choices, not facts about any insurer. Standard library, and the domain's identifier parser
+(python-stdnum) for the buyers' SIREN, SIRET and VAT numbers.
+
+An issued policy starts between the version's date − 90 days and + 365 days
+(``quote.start_date_out_of_range``).
 """
 
 from __future__ import annotations
@@ -46,14 +62,19 @@ from types import MappingProxyType
 from typing import Any
 
 from tradecover.domain.errors import Conflict, InvalidInput, RuleBroken
-from tradecover.domain.grades import DEFAULT_GRADE_SCALE, GradeScale, validate_grade
+from tradecover.domain.grades import DEFAULT_GRADE_SCALE, NOT_COVERABLE_FROM_GRADE, GradeScale, validate_grade
+from tradecover.domain.identifiers import IdentifierKind, parse_identifier
 from tradecover.domain.money import Money, currency, sum_money
 from tradecover.domain.terms import INDEMNITY_RATE_MAX, INDEMNITY_RATE_MIN, PolicyTerms, PremiumRates, country_code
 
 __all__ = [
     "DEFAULT_PRICING",
     "DEFAULT_SECTOR_FACTORS",
+    "ISSUE_START_EARLIEST_DAYS",
+    "ISSUE_START_LATEST_DAYS",
+    "LOSS_HISTORY_YEARS",
     "MAX_RATE",
+    "REFERRAL_LINE_PREFIX",
     "SECTION_NAMES",
     "LossYear",
     "PricingSettings",
@@ -63,21 +84,26 @@ __all__ = [
     "QuoteLine",
     "QuoteStatus",
     "QuoteVersion",
+    "ReferralReason",
     "SubmittedBuyer",
     "base_premium",
     "book_loading",
+    "book_loss_ratio",
     "buyer_pd",
     "check_can_issue",
     "check_can_revise",
+    "check_start_date",
     "expected_loss",
     "expected_premium",
     "experience_factor",
     "first_version",
+    "is_coverable",
     "minimum_premium",
     "parse_application",
     "price_application",
     "proposed_rate",
     "quote_status",
+    "referral_reasons",
     "revise_version",
     "round_to_hundred",
     "sector_factor",
@@ -91,7 +117,13 @@ MAX_RATE = Decimal("0.10")
 #: Proposed rates are rounded half-up to this quantum (six decimals: 0.000001 = 0.0001 %).
 RATE_QUANTUM = Decimal("0.000001")
 MAX_BUYERS = 5000
-MAX_LOSS_YEARS = 20
+#: Loss history: the complete calendar years before the application's year, the last 10 at most.
+LOSS_HISTORY_YEARS = 10
+#: A policy issued from a quote starts from the version's date − 90 days up to its date + 365 days.
+ISSUE_START_EARLIEST_DAYS = 90
+ISSUE_START_LATEST_DAYS = 365
+#: Buyers not coverable are each listed in a line, up to this many (the summary line counts them all).
+MAX_LISTED_NOT_COVERABLE = 100
 
 #: NACE rév. 2 / NAF rév. 2 sections and the divisions they hold (the statistical classification).
 SECTION_DIVISIONS: Mapping[str, tuple[int, int]] = MappingProxyType(
@@ -190,6 +222,11 @@ class PricingSettings:
     #: The PD of a buyer submitted without a grade: grade 6's, the middle of the coverable scale.
     ungraded_pd: Decimal = Decimal("0.0120")
     target_loss_ratio: Decimal = Decimal("0.50")
+    #: Bounds of the book loading L = clamp((EL ÷ target loss ratio) ÷ P0, floor, cap).
+    loading_floor: Decimal = Decimal("0.80")
+    loading_cap: Decimal = Decimal("3.00")
+    #: Above this expected loss ratio of the book (EL ÷ P0) the quote is referred to an underwriter.
+    appetite_loss_ratio: Decimal = Decimal("1.00")
     #: Credibility constant k of z = n / (n + k), n the declared years of loss history.
     credibility_years: Decimal = Decimal("3")
     experience_floor: Decimal = Decimal("0.80")
@@ -221,6 +258,7 @@ class PricingSettings:
             "ungraded_pd": self.ungraded_pd,
             "target_loss_ratio": self.target_loss_ratio,
             "experience_floor": self.experience_floor,
+            "loading_floor": self.loading_floor,
         }
         for name, value in unit_interval.items():
             if not isinstance(value, Decimal) or not 0 < value <= 1:
@@ -235,6 +273,12 @@ class PricingSettings:
             raise _invalid_setting("credibility_years", "positive")
         if not self.experience_cap >= 1:
             raise _invalid_setting("experience_cap", "at least 1")
+        if not isinstance(self.loading_cap, Decimal) or not 1 <= self.loading_cap <= 100:
+            raise _invalid_setting("loading_cap", "a Decimal between 1 and 100")
+        # A loading at its cap no longer pays the book's expected loss: it must always be referred.
+        most = self.target_loss_ratio * self.loading_cap
+        if not isinstance(self.appetite_loss_ratio, Decimal) or not 0 < self.appetite_loss_ratio <= most:
+            raise _invalid_setting("appetite_loss_ratio", f"a Decimal in (0, target_loss_ratio × loading_cap = {most}]")
         if not self.reduction_trigger >= 1:
             raise _invalid_setting("reduction_trigger", "at least 1")
         for name in ("indemnity_rate", "reduced_indemnity_rate"):
@@ -257,13 +301,27 @@ DEFAULT_PRICING = PricingSettings()
 
 @dataclass(frozen=True)
 class SubmittedBuyer:
-    """A buyer of the insured's book as the application lists it (not a Buyer record)."""
+    """A buyer of the insured's book as the application lists it (not a Buyer record).
+
+    ``identifier`` is free text in canonical form: a SIREN, SIRET or French VAT number validated
+    and compacted (``552100554``, ``FR40552100554``), any other registration compacted (spaces,
+    dots, dashes and slashes removed, upper case).
+    """
 
     name: str
     country: str
     outstanding_amount: Money
     identifier: str | None = None
     risk_grade: int | None = None
+
+    @property
+    def coverable(self) -> bool:
+        return is_coverable(self)
+
+
+def is_coverable(buyer: SubmittedBuyer) -> bool:
+    """A buyer graded 9 or 10 is never coverable (DOMAIN.md §3, §5 step 1); an ungraded one is priced."""
+    return buyer.risk_grade is None or buyer.risk_grade < NOT_COVERABLE_FROM_GRADE
 
 
 @dataclass(frozen=True)
@@ -296,6 +354,10 @@ class QuoteApplication:
     @property
     def total_outstanding(self) -> Money:
         return sum_money((b.outstanding_amount for b in self.buyers), self.currency)
+
+    @property
+    def coverable_buyers(self) -> tuple[SubmittedBuyer, ...]:
+        return tuple(b for b in self.buyers if is_coverable(b))
 
 
 # ASCII digits only: ``\d`` would also take "４６" or "٤٦", which int() reads as 46.
@@ -398,7 +460,9 @@ def _known(data: Mapping[str, Any], allowed: frozenset[str], at: str) -> None:
 
 
 _APPLICATION_FIELDS = frozenset({"currency", "turnover", "sector", "buyers", "loss_history"})
-_BUYER_FIELDS = frozenset({"name", "identifier", "country", "outstanding", "risk_grade"})
+_BUYER_FIELDS = frozenset({"name", "identifier", "identifier_kind", "country", "outstanding", "risk_grade"})
+_SEPARATORS = re.compile(r"[\s.\-/]")
+_FRENCH_VAT_SHAPE = re.compile(r"^FR[0-9A-Z]{2}[0-9]{9}$")
 _LOSS_FIELDS = frozenset({"year", "losses"})
 
 
@@ -423,8 +487,43 @@ def _buyer(raw: Any, cur: str, index: int) -> SubmittedBuyer:
             grade = validate_grade(grade)
         except InvalidInput as error:
             raise InvalidInput(error.message, code="quote.invalid_grade", field=f"{at}.risk_grade") from None
-    identifier = _text(data.get("identifier"), f"{at}.identifier", max_length=40, required=False)
+    identifier = _identifier(data, at, country)
     return SubmittedBuyer(name, country, outstanding, identifier, grade)
+
+
+def _identifier(data: Mapping[str, Any], at: str, country: str) -> str | None:
+    """The buyer's identifier in canonical form (see :class:`SubmittedBuyer`).
+
+    With a known ``identifier_kind`` (siren, siret, vat_fr, vat, lei, duns) it is validated as that
+    kind. Otherwise a French form is recognised by its shape — 9 or 14 digits for a French buyer
+    (SIREN, SIRET), ``FR`` + key + SIREN for any — and validated; a bad check digit is refused with
+    the identifier's code (``identifier.invalid_siren``…) on ``buyers[i].identifier``. Anything
+    else (an unknown kind, a foreign registration) is accepted, compacted.
+    """
+    raw = _text(data.get("identifier"), f"{at}.identifier", max_length=40, required=False)
+    kind_raw = _text(data.get("identifier_kind"), f"{at}.identifier_kind", max_length=20, required=False)
+    if raw is None:
+        if kind_raw is not None:
+            raise InvalidInput(
+                f"{at}.identifier_kind is given without an identifier", code="quote.missing", field=f"{at}.identifier"
+            )
+        return None
+    compact = _SEPARATORS.sub("", raw).upper()
+    kind: IdentifierKind | None = None
+    if kind_raw is not None and kind_raw.lower() in {k.value for k in IdentifierKind}:
+        kind = IdentifierKind(kind_raw.lower())
+    elif country == "FR" and compact.isascii() and compact.isdigit() and len(compact) in (9, 14):
+        kind = IdentifierKind.SIREN if len(compact) == 9 else IdentifierKind.SIRET
+    elif _FRENCH_VAT_SHAPE.match(compact):
+        kind = IdentifierKind.VAT_FR
+    if kind is None:
+        return compact
+    try:
+        return parse_identifier(kind, raw).value
+    except InvalidInput as error:
+        raise InvalidInput(
+            f"{at}.identifier: {error.message}", code=error.code, field=f"{at}.identifier", context=error.context
+        ) from None
 
 
 def _loss_year(raw: Any, cur: str, index: int, on: date) -> LossYear:
@@ -434,22 +533,42 @@ def _loss_year(raw: Any, cur: str, index: int, on: date) -> LossYear:
     year = data.get("year")
     if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2999:
         raise InvalidInput(f"{at}.year must be a year such as 2024", code="quote.invalid_year", field=f"{at}.year")
-    if year > on.year:
-        raise InvalidInput(f"{at}.year {year} is in the future", code="quote.future_loss_year", field=f"{at}.year")
+    first, last = on.year - LOSS_HISTORY_YEARS, on.year - 1
+    if not first <= year <= last:
+        raise InvalidInput(
+            f"{at}.year {year}: the loss history holds complete years before the application's year {on.year},"
+            f" the last {LOSS_HISTORY_YEARS} at most ({first} to {last})",
+            code="quote.invalid_loss_year",
+            field=f"{at}.year",
+            context={"first": first, "last": last},
+        )
     losses = _money(data.get("losses"), cur, f"{at}.losses")
     if losses.is_negative():
         raise InvalidInput(f"{at}.losses must not be negative", code="quote.negative_losses", field=f"{at}.losses")
     return LossYear(year, losses)
 
 
+def _buyer_key(buyer: SubmittedBuyer) -> tuple[str, str] | None:
+    """One legal entity: the SIREN of a French buyer's SIREN or SIRET, or of a French VAT number;
+    else the country and the (compacted) identifier."""
+    ident = buyer.identifier
+    if ident is None:
+        return None
+    if buyer.country == "FR" and ident.isascii() and ident.isdigit() and len(ident) in (9, 14):
+        return ("SIREN", ident[:9])
+    if _FRENCH_VAT_SHAPE.match(ident) and not ident[4:].startswith("000"):  # FR000… is Monaco: no SIREN
+        return ("SIREN", ident[4:])
+    return (buyer.country, ident)
+
+
 def _check_unique_buyers(buyers: Sequence[SubmittedBuyer]) -> None:
-    """A buyer listed twice (same country and identifier, spaces and dots ignored) would count its
-    outstanding twice in the expected loss: refused, naming the repeat."""
+    """A buyer listed twice (same SIREN — as a SIREN, a SIRET or a French VAT number — or same country
+    and identifier) would count its outstanding twice in the expected loss: refused, naming the repeat."""
     seen: dict[tuple[str, str], int] = {}
     for index, buyer in enumerate(buyers):
-        if buyer.identifier is None:
+        key = _buyer_key(buyer)
+        if key is None:
             continue
-        key = (buyer.country, re.sub(r"[\s.\-]", "", buyer.identifier).upper())
         if key in seen:
             raise InvalidInput(
                 f"buyers[{index}] repeats buyers[{seen[key]}] (identifier {buyer.identifier} in {buyer.country}):"
@@ -467,8 +586,10 @@ def parse_application(data: Mapping[str, Any], *, on: date) -> QuoteApplication:
     "buyers": [{"name", "identifier", "country", "outstanding": <money>, "risk_grade"}],
     "loss_history": [{"year", "losses": <money>}]}``; a money is ``{"amount": "1000.00",
     "currency": "EUR"}`` or a bare amount in the application's currency (never a float). A turnover
-    left out is zero; the total must be positive. Loss years are those before or of ``on``'s year,
-    each at most once; a year with no loss is declared with 0.
+    left out is zero; the total must be positive. Loss years are complete years before ``on``'s
+    year, the last 10 at most, each once (``quote.invalid_loss_year``); a year with no loss is
+    declared with 0. A buyer may name its ``identifier_kind``; SIREN, SIRET and French VAT numbers
+    are validated (see :func:`_identifier`).
     """
     data = _mapping(data, "application")
     _known(data, _APPLICATION_FIELDS, "")
@@ -510,14 +631,14 @@ def parse_application(data: Mapping[str, Any], *, on: date) -> QuoteApplication:
     _check_unique_buyers(buyers)
     history = tuple(
         _loss_year(raw, cur, i, on)
-        for i, raw in enumerate(_list(data.get("loss_history"), "loss_history", MAX_LOSS_YEARS))
+        for i, raw in enumerate(_list(data.get("loss_history"), "loss_history", LOSS_HISTORY_YEARS))
     )
     seen: set[int] = set()
     for index, loss in enumerate(history):
         if loss.year in seen:
             raise InvalidInput(
-                f"the year {loss.year} is declared twice",
-                code="quote.duplicate_loss_year",
+                f"loss_history[{index}].year: the year {loss.year} is declared twice",
+                code="quote.invalid_loss_year",
                 field=f"loss_history[{index}].year",
             )
         seen.add(loss.year)
@@ -578,19 +699,35 @@ def buyer_pd(buyer: SubmittedBuyer, settings: PricingSettings = DEFAULT_PRICING)
 def expected_loss(
     buyers: Iterable[SubmittedBuyer], currency_code: str, settings: PricingSettings = DEFAULT_PRICING
 ) -> Money:
-    """``Σ PD(grade) × outstanding × LGD`` over the submitted book, at full precision."""
+    """``Σ PD(grade) × outstanding × LGD`` over the coverable buyers of the book, at full precision.
+
+    A buyer graded 9 or 10 is not coverable (:func:`is_coverable`): the insurer carries no loss on
+    it, so it loads nothing (the quote is referred instead)."""
     total = Money.zero(currency_code)
     for buyer in buyers:
-        total = total + buyer.outstanding_amount * (buyer_pd(buyer, settings) * settings.lgd_rate)
+        if is_coverable(buyer):
+            total = total + buyer.outstanding_amount * (buyer_pd(buyer, settings) * settings.lgd_rate)
     return total
 
 
-def book_loading(loss: Money, premium: Money, target_loss_ratio: Decimal) -> Decimal:
-    """``max(1, (expected loss ÷ target loss ratio) ÷ base premium)``: never a discount."""
+def book_loading(loss: Money, premium: Money, settings: PricingSettings = DEFAULT_PRICING) -> Decimal:
+    """``L = clamp((EL ÷ target loss ratio) ÷ P0, loading floor, loading cap)`` — 0.80 and 3.00 by default.
+
+    Two-sided: a book whose expected loss needs less than the base premium ``P0`` earns a credit down
+    to the floor, a worse one a loading up to the cap. Non-decreasing in ``EL`` for a given ``P0``,
+    so a worse book never costs less. No base premium to compare with: ``L = 1``.
+    """
     if not premium.is_positive():
         return Decimal(1)
-    needed = (loss / target_loss_ratio) / premium
-    return max(Decimal(1), needed)
+    needed = (loss / settings.target_loss_ratio) / premium
+    return min(settings.loading_cap, max(settings.loading_floor, needed))
+
+
+def book_loss_ratio(loss: Money, premium: Money) -> Decimal:
+    """The expected loss ratio of the book on the base premium, ``EL ÷ P0`` (0 with no base premium)."""
+    if not premium.is_positive():
+        return Decimal(0)
+    return loss / premium
 
 
 def experience_factor(
@@ -636,6 +773,30 @@ def round_to_hundred(money: Money) -> Money:
     return Money(hundreds * 100, money.currency)
 
 
+class ReferralReason(StrEnum):
+    """Why a quote waits for an underwriter: it may be issued only from a revised version (≥ 2)."""
+
+    BUYERS_NOT_COVERABLE = "buyers_not_coverable"  # buyers graded 9 or 10 in the book
+    LOSS_HISTORY_ABOVE_CAP = "loss_history_above_cap"  # the experience factor hit its cap
+    EXPECTED_LOSS_ABOVE_APPETITE = "expected_loss_above_appetite"  # EL ÷ P0 above the appetite
+
+
+#: The lines of a version that carry its referral reasons: code ``referral.<reason>``, figure the reason.
+REFERRAL_LINE_PREFIX = "referral."
+REFERRAL_UNIT = "referral"
+
+
+def referral_reasons(lines: Iterable[QuoteLine]) -> tuple[ReferralReason, ...]:
+    """The referral reasons recorded in a version's lines (stored with them), in order, once each."""
+    found: list[ReferralReason] = []
+    for line in lines:
+        if line.unit == REFERRAL_UNIT and line.code.startswith(REFERRAL_LINE_PREFIX):
+            reason = ReferralReason(line.figure)
+            if reason not in found:
+                found.append(reason)
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class Proposal:
     """The engine's terms with the lines that explain them."""
@@ -644,6 +805,10 @@ class Proposal:
     expected_premium: Money
     expected_loss: Money
     lines: tuple[QuoteLine, ...]
+
+    @property
+    def referral_reasons(self) -> tuple[ReferralReason, ...]:
+        return referral_reasons(self.lines)
 
 
 def price_application(
@@ -674,19 +839,58 @@ def price_application(
     sector_rates = PremiumRates(settings.base_rates.domestic_rate * s, settings.base_rates.export_rate * s)
     p0 = base_premium(app, sector_rates)
     lines.append(_money_line("premium.base", "Base premium P0 = D × rd × s + E × re × s", p0))
-    el = expected_loss(app.buyers, cur, settings)
-    graded = sum(1 for b in app.buyers if b.risk_grade is not None)
-    lines += [
+    coverable = app.coverable_buyers
+    excluded = [(i, b) for i, b in enumerate(app.buyers) if not is_coverable(b)]
+    referrals: list[tuple[ReferralReason, str]] = []
+    el = expected_loss(coverable, cur, settings)
+    graded = sum(1 for b in coverable if b.risk_grade is not None)
+    lines.append(
         _money_line(
             "book.outstanding",
-            f"Outstanding of the submitted book ({len(app.buyers)} buyers, {graded} graded)",
-            app.total_outstanding,
-        ),
+            f"Outstanding of the coverable book ({len(coverable)} of {len(app.buyers)} buyers, {graded} graded)",
+            sum_money((b.outstanding_amount for b in coverable), cur),
+        )
+    )
+    if excluded:
+        listed = excluded[:MAX_LISTED_NOT_COVERABLE]
+        more = f"; the first {len(listed)} listed" if len(listed) < len(excluded) else ""
+        lines.append(
+            _money_line(
+                "book.not_coverable",
+                f"Not coverable (grade ≥ {NOT_COVERABLE_FROM_GRADE}): {len(excluded)} buyers, left out of the"
+                f" expected loss and of the cover{more}",
+                sum_money((b.outstanding_amount for _, b in excluded), cur),
+            )
+        )
+        for index, buyer in listed:
+            lines.append(
+                _money_line(
+                    f"book.not_coverable.buyers[{index}]",
+                    f"buyers[{index}] {buyer.name} ({buyer.country}), grade {buyer.risk_grade}:"
+                    f" not coverable (grade ≥ {NOT_COVERABLE_FROM_GRADE})",
+                    buyer.outstanding_amount,
+                )
+            )
+        referrals.append(
+            (
+                ReferralReason.BUYERS_NOT_COVERABLE,
+                f"{len(excluded)} buyers not coverable (grade ≥ {NOT_COVERABLE_FROM_GRADE}): the insured's book"
+                " to be reviewed",
+            )
+        )
+    loss_ratio = book_loss_ratio(el, p0)
+    lines += [
         _money_line(
             "book.expected_loss",
-            f"Expected loss EL = Σ PD(grade) × outstanding × LGD {settings.lgd_rate}"
+            f"Expected loss EL = Σ PD(grade) × outstanding × LGD {settings.lgd_rate} over the coverable buyers"
             f" (ungraded buyers: PD {settings.ungraded_pd})",
             el,
+        ),
+        QuoteLine(
+            "book.loss_ratio",
+            f"Expected loss ratio of the book EL ÷ P0 (appetite: up to {settings.appetite_loss_ratio})",
+            _number(loss_ratio),
+            "ratio",
         ),
         _money_line(
             "book.risk_premium",
@@ -694,10 +898,23 @@ def price_application(
             el / settings.target_loss_ratio,
         ),
     ]
-    loading = book_loading(el, p0, settings.target_loss_ratio)
-    lines.append(
-        QuoteLine("book.loading", "Book loading L = max(1, (EL ÷ target loss ratio) ÷ P0)", _number(loading), "factor")
-    )
+    if loss_ratio > settings.appetite_loss_ratio:
+        referrals.append(
+            (
+                ReferralReason.EXPECTED_LOSS_ABOVE_APPETITE,
+                f"expected loss ratio of the book EL ÷ P0 = {_number(loss_ratio)} above the appetite"
+                f" {settings.appetite_loss_ratio}",
+            )
+        )
+    if coverable:
+        loading = book_loading(el, p0, settings)
+        rule = (
+            f"Book loading L = clamp((EL ÷ target loss ratio) ÷ P0, {settings.loading_floor}, {settings.loading_cap})"
+        )
+    else:
+        loading = Decimal(1)
+        rule = "Book loading L = 1: no coverable buyer to measure"
+    lines.append(QuoteLine("book.loading", rule, _number(loading), "factor"))
     expected_cost = p0 * loading * settings.target_loss_ratio
     x, z, average = experience_factor(app.loss_history, expected_cost, settings)
     years = len(app.loss_history)
@@ -717,6 +934,14 @@ def price_application(
             "factor",
         ),
     ]
+    if app.loss_history and x >= settings.experience_cap:
+        referrals.append(
+            (
+                ReferralReason.LOSS_HISTORY_ABOVE_CAP,
+                f"experience factor at its cap {settings.experience_cap}: the loss history runs above what the"
+                " capped price pays",
+            )
+        )
     multiplier = s * loading * x
     domestic, domestic_capped = proposed_rate(settings.base_rates.domestic_rate, multiplier)
     export, export_capped = proposed_rate(settings.base_rates.export_rate, multiplier)
@@ -758,15 +983,24 @@ def price_application(
         rule = "none: the history runs at or below the price (X ≤ 1)"
     lines.append(_money_line("terms.deductible", f"Deductible {rule}", deductible))
     countries = [country_code(policyholder_country, "policyholder_country")]
-    countries += sorted({b.country for b in app.buyers} - set(countries))
+    countries += sorted({b.country for b in coverable} - set(countries))
     lines.append(
         QuoteLine(
             "terms.covered_countries",
-            "Covered countries: the policyholder's and its submitted buyers'",
+            "Covered countries: the policyholder's and its coverable submitted buyers'",
             ", ".join(countries),
             "countries",
         )
     )
+    for reason, why in referrals:
+        lines.append(
+            QuoteLine(
+                REFERRAL_LINE_PREFIX + reason.value,
+                f"Referred to an underwriter: {why}; issued only from a revised version",
+                reason.value,
+                REFERRAL_UNIT,
+            )
+        )
     terms = PolicyTerms.build(
         currency_code=cur,
         policyholder_country=policyholder_country,
@@ -805,6 +1039,11 @@ class QuoteVersion:
     reason: str
     created_by: str
     created_at: datetime
+
+    @property
+    def referral_reasons(self) -> tuple[ReferralReason, ...]:
+        """Why the engine referred the quote (kept in every later version's lines): empty if it did not."""
+        return referral_reasons(self.lines)
 
 
 @dataclass(frozen=True)
@@ -858,7 +1097,11 @@ def check_can_revise(quote: Quote, latest: QuoteVersion, today: date) -> None:
 
 
 def check_can_issue(quote: Quote, latest: QuoteVersion, today: date, version: int | None = None) -> None:
-    """Only a valid quote not yet issued, and only its latest version (``version`` guards a stale view)."""
+    """Only a valid quote not yet issued, and only its latest version (``version`` guards a stale view).
+
+    A quote the engine referred (:attr:`QuoteVersion.referral_reasons`) is issued only once an
+    underwriter has revised it — from version 2 on: ``quote.referral_unresolved`` otherwise.
+    """
     _check_open(quote, latest, today, "issued again")
     if version is not None and version != latest.version:
         raise Conflict(
@@ -866,6 +1109,28 @@ def check_can_issue(quote: Quote, latest: QuoteVersion, today: date, version: in
             code="quote.stale_version",
             field="version",
             context={"latest": latest.version},
+        )
+    reasons = latest.referral_reasons
+    if reasons and latest.version < 2:
+        raise RuleBroken(
+            f"quote {quote.reference} was referred to an underwriter ({', '.join(reasons)}):"
+            " an underwriter revises it before it is issued",
+            code="quote.referral_unresolved",
+            context={"referral_reasons": list(reasons)},
+        )
+
+
+def check_start_date(latest: QuoteVersion, start_date: date) -> None:
+    """The policy issued from ``latest`` starts between its date − 90 days and its date + 365 days."""
+    earliest = latest.created_on - timedelta(days=ISSUE_START_EARLIEST_DAYS)
+    last = latest.created_on + timedelta(days=ISSUE_START_LATEST_DAYS)
+    if not earliest <= start_date <= last:
+        raise InvalidInput(
+            f"start_date {start_date} is out of range: a policy issued from version {latest.version} of"
+            f" {latest.created_on} starts between {earliest} and {last}",
+            code="quote.start_date_out_of_range",
+            field="start_date",
+            context={"earliest": earliest.isoformat(), "latest": last.isoformat()},
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from tradecover.domain.deadlines import local_date, policy_time_zone
@@ -336,6 +336,19 @@ class Renewal:
 TACIT_RENEWAL = "tacit renewal"
 
 
+def check_not_ahead(clock: Clock, as_of: date) -> None:
+    """A batch runs as of today at the latest: run ahead, it would renew and invoice what is not due.
+
+    One day of slack covers policy time zones ahead of UTC.
+    """
+    if as_of > clock.today() + timedelta(days=1):
+        raise InvalidInput(
+            f"as_of {as_of.isoformat()} is after today ({clock.today().isoformat()}): nothing is due yet",
+            code="batch.as_of_in_future",
+            field="as_of",
+        )
+
+
 def renew_due_policies(uow: UnitOfWork, clock: Clock, actor: Actor, *, as_of: date) -> list[Renewal]:
     """Tacit renewal (DOMAIN.md §3): every policy whose last period ended on or before ``as_of`` and that
     does not terminate at that end gets the next twelve months (several if ``as_of`` is years later),
@@ -346,6 +359,7 @@ def renew_due_policies(uow: UnitOfWork, clock: Clock, actor: Actor, *, as_of: da
     the periods opened, in policy-number order.
     """
     require(actor, Permission.POLICY_RENEW)
+    check_not_ahead(clock, as_of)
     renewed: list[Renewal] = []
     for policy_id in uow.policies.renewal_candidates(as_of):
         policy = uow.policies.get(policy_id, lock=True)

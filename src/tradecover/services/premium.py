@@ -50,7 +50,7 @@ from tradecover.domain.premium import (
 )
 from tradecover.domain.terms import PolicyTerms
 from tradecover.services.authorization import Actor, Permission, ensure_can_act, require
-from tradecover.services.policies import get_policy, renew_due_policies
+from tradecover.services.policies import check_not_ahead, get_policy, renew_due_policies
 from tradecover.services.ports import Page, UnitOfWork
 from tradecover.services.recording import new_id, record
 
@@ -713,6 +713,7 @@ def run_premium(uow: UnitOfWork, clock: Clock, actor: Actor, *, as_of: date) -> 
     Restartable: each item has a key, and each policy commits on its own.
     """
     require(actor, Permission.PREMIUM_MANAGE)
+    check_not_ahead(clock, as_of)
     summary = RunSummary(as_of)
     summary.renewed = len(renew_due_policies(uow, clock, actor, as_of=as_of))
     listed, _ = uow.policies.list_page(policyholder_ids=None, page=_ALL)

@@ -28,6 +28,7 @@ from tradecover.domain.quotes import (
     QuoteStatus,
     QuoteVersion,
     check_can_issue,
+    check_start_date,
     first_version,
     parse_application,
     price_application,
@@ -95,6 +96,7 @@ def _summary(version: QuoteVersion) -> dict[str, Any]:
         "expected_premium": version.expected_premium.quantize_str(),
         "minimum_premium": None if terms.minimum_premium is None else terms.minimum_premium.quantize_str(),
         "currency": terms.currency,
+        "referral_reasons": [r.value for r in version.referral_reasons],
     }
 
 
@@ -142,6 +144,9 @@ def request_quote(
 ) -> QuoteView:
     """Apply for a policy: the engine prices the application and proposes version 1 of the quote.
 
+    The engine may refer the quote (buyers not coverable, loss history above its cap, expected loss
+    above the appetite): version 1 then carries its ``referral_reasons`` and cannot be issued
+    before an underwriter revises it.
     ``application`` is plain data (see :func:`~tradecover.domain.quotes.parse_application`) or an
     already validated application.
     """
@@ -252,15 +257,19 @@ def issue_policy_from_quote(
 ) -> IssuedQuote:
     """Issue the policy on the latest version's terms from ``start_date``; the quote records it.
 
-    Refused when the quote expired (``quote.expired``), was already issued (``quote.already_issued``)
-    or ``version`` is not the latest (``quote.stale_version``). The quote row is locked, so two
-    underwriters cannot issue it twice; the policy and the quote's issue commit together.
+    Refused when the quote expired (``quote.expired``), was already issued (``quote.already_issued``),
+    ``version`` is not the latest (``quote.stale_version``), the engine referred it and no
+    underwriter revised it yet (``quote.referral_unresolved``), or ``start_date`` is not between the
+    latest version's date − 90 days and + 365 days (``quote.start_date_out_of_range``). The quote
+    row is locked, so two underwriters cannot issue it twice; the policy and the quote's issue
+    commit together.
     """
     require(actor, Permission.QUOTE_DECIDE)
     quote, versions = _load(uow, actor, quote_id, lock=True)
     latest = versions[-1]
     today = clock.today()
     check_can_issue(quote, latest, today, version)
+    check_start_date(latest, start_date)
     policy, terms = policies.issue_policy(
         uow,
         clock,
@@ -290,6 +299,7 @@ def issue_policy_from_quote(
             "policy_id": policy.id,
             "policy_number": policy.number,
             "start_date": start_date.isoformat(),
+            "referral_reasons": [r.value for r in latest.referral_reasons],
         },
     )
     issued = replace(

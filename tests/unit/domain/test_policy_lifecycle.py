@@ -181,14 +181,21 @@ def test_the_insurer_terminates_inside_the_running_period_or_at_its_end() -> Non
     assert at_end.termination_date == END_2026
 
 
-@pytest.mark.parametrize("effective", [date(2025, 12, 31), date(2027, 1, 2)])
-def test_a_termination_outside_the_period_is_refused(effective: date) -> None:
+@pytest.mark.parametrize(
+    ("effective", "code"),
+    [
+        (date(2025, 12, 31), "policy.termination_retroactive"),
+        (date(2026, 3, 31), "policy.termination_retroactive"),  # the day before today
+        (date(2027, 1, 2), "policy.termination_outside_period"),
+    ],
+)
+def test_a_termination_outside_the_period_or_backwards_is_refused(effective: date, code: str) -> None:
     p = policy()
 
     with pytest.raises(RuleBroken) as caught:
         p.terminate(effective_date=effective, reason="unpaid premium", today=date(2026, 4, 1))
 
-    assert caught.value.code == "policy.termination_outside_period"
+    assert caught.value.code == code
     assert p.termination_date is None
 
 
@@ -198,7 +205,7 @@ def test_a_termination_before_the_running_period_is_refused() -> None:
     with pytest.raises(RuleBroken) as caught:
         p.terminate(effective_date=date(2026, 12, 1), reason="unpaid premium", today=date(2027, 2, 1))
 
-    assert caught.value.code == "policy.termination_outside_period"
+    assert caught.value.code == "policy.termination_retroactive"
 
 
 def test_a_second_termination_is_refused() -> None:

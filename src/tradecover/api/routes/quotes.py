@@ -78,7 +78,9 @@ def revise_quote(container: ContainerDep, actor: ActorDep, quote_id: str, body: 
 
 @router.post("/quotes/{quote_id}/issue", response_model=QuoteIssuedOut, status_code=status.HTTP_201_CREATED)
 def issue_policy(container: ContainerDep, actor: ActorDep, quote_id: str, body: QuoteIssueIn) -> QuoteIssuedOut:
-    """Issue the policy on the latest version's terms; refused once expired or already issued."""
+    """Issue the policy on the latest version's terms; refused once expired or already issued, while a
+    referred quote is not revised (``quote.referral_unresolved``), or for a start date outside the
+    version's date − 90 days … + 365 days (``quote.start_date_out_of_range``)."""
     with container.uow() as uow:
         issued = quotes.issue_policy_from_quote(
             uow, container.clock, actor, quote_id, start_date=body.start_date, version=body.version
