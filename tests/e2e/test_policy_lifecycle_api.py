@@ -25,7 +25,7 @@ from tradecover.services import accounts, policies
 from tradecover.services.authorization import system_actor
 
 API = "/api/v1"
-THIS_YEAR = date.today().year
+THIS_YEAR = datetime.now(UTC).year
 PROBLEM = "application/problem+json"
 Headers = dict[str, dict[str, str]]
 
@@ -215,7 +215,7 @@ def test_the_command_line_renews_and_terminates(monkeypatch: pytest.MonkeyPatch,
         assert result.exit_code == code, (result.output, result.exception)
         return result.output
 
-    today = date.today().isoformat()  # the command line runs on the real clock
+    today = datetime.now(UTC).date().isoformat()  # the command line runs on the real clock (UTC)
     renewed = json.loads(run("renew-due", "--as-of", today, "--json"))
     assert [(r["number"], r["start"], r["end"]) for r in renewed] == [
         (issued.number, f"{THIS_YEAR - 1}-01-01", f"{THIS_YEAR}-01-01"),

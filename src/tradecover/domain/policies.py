@@ -183,8 +183,8 @@ class Policy:
         """The insurer terminates the policy from ``effective_date`` (no cover for deliveries from then on).
 
         The date lies between today and the end of the last period (both included): never in the past,
-        so deliveries already made keep their cover. A termination scheduled by a notice may be brought forward; a second termination
-        decision, or one that changes nothing, is refused.
+        so deliveries already made keep their cover. A termination scheduled by a notice may be brought
+        forward; a second termination decision, or one that changes nothing, is refused.
         """
         if self.termination_kind is TerminationKind.INSURER_DECISION:
             raise RuleBroken(
