@@ -183,12 +183,25 @@ def test_a_nonexistent_naf_code_a_repeated_buyer_and_a_control_character_are_ref
         "quote.duplicate_buyer",
         "buyers[3].identifier",
     )
-    # PostgreSQL stores no NUL in text: a clear 422, not a 500.
+    # PostgreSQL stores no NUL in text: a clear 422, not a 500 (refused with the body, field named Pydantic's way);
+    # any other control character by the domain.
     problem(
         apply(app_client, insured, world.insured_a, buyers=[dict(first, name="Usinage\x00Lyonnais")]),
         422,
+        "request.invalid",
+    )
+    problem(
+        apply(app_client, insured, world.insured_a, buyers=[dict(first, name="Usinage\x1bLyonnais")]),
+        422,
         "quote.control_character",
         "buyers[0].name",
+    )
+    # A French number's check digit is checked.
+    problem(
+        apply(app_client, insured, world.insured_a, buyers=[dict(first, identifier="552 100 555"), *rest]),
+        422,
+        "identifier.invalid_siren",
+        "buyers[0].identifier",
     )
     assert counts(container) == before
     assert apply(app_client, insured, world.insured_a, sector="4562").status_code == 422
@@ -214,3 +227,48 @@ def test_the_underwriter_sets_the_premium_instalments_over_http(
     assert monthly.status_code == 201, monthly.text
     terms = monthly.json()["versions"][-1]["terms"]
     assert (terms["premium_instalments"], terms["declaration_frequency"]) == (12, "monthly")
+
+
+def test_a_referred_quote_is_issued_once_revised_and_within_its_start_window(
+    app_client: TestClient, world: World, headers: dict[str, dict[str, str]], container: Container
+) -> None:
+    buyers: list[dict[str, Any]] = quote_application()["buyers"]  # type: ignore[assignment]
+    failing = {"name": "Failing BV", "country": "NL", "outstanding": {"amount": "250000.00", "currency": "EUR"},
+               "risk_grade": 10}  # fmt: skip
+    created = apply(app_client, headers["insured_user"], world.insured_a, buyers=[*buyers, failing])
+    assert created.status_code == 201, created.text
+    quote = created.json()
+    # Priced as the main book (the insolvent buyer loads nothing), flagged for the underwriter.
+    assert quote["expected_premium"] == {"amount": "10200.00", "currency": "EUR"}
+    assert quote["referral_reasons"] == ["buyers_not_coverable"]
+    [v1] = quote["versions"]
+    assert v1["referral_reasons"] == ["buyers_not_coverable"]
+    assert v1["terms"]["covered_countries"] == ["FR", "DE"]
+    lines = {line["code"]: line for line in v1["lines"]}
+    assert lines["book.not_coverable.buyers[3]"]["figure"] == "250000.00"
+    assert "not coverable (grade ≥ 9)" in lines["book.not_coverable.buyers[3]"]["label"]
+    assert [b["coverable"] for b in quote["application"]["buyers"]] == [True, True, True, False]
+    listed = app_client.get(f"{API}/quotes", headers=headers["underwriter"]).json()["items"]
+    assert [q["referral_reasons"] for q in listed if q["id"] == quote["id"]] == [["buyers_not_coverable"]]
+
+    url = f"{API}/quotes/{quote['id']}"
+    before = counts(container)
+    unresolved = app_client.post(url + "/issue", json={"start_date": "2026-04-01"}, headers=headers["underwriter"])
+    problem(unresolved, 422, "quote.referral_unresolved")
+    assert unresolved.json()["context"]["referral_reasons"] == "buyers_not_coverable"
+    assert counts(container) == before
+    revised = app_client.post(
+        url + "/versions", json={"changes": {"indemnity_rate": "0.80"}, "reason": "reviewed"},
+        headers=headers["underwriter"],
+    )  # fmt: skip
+    assert revised.status_code == 201, revised.text
+    before = counts(container)
+    # Version 2 of 15 March 2026: − 90 days = 15 December 2025 is the earliest start; + 365 days = 15 March 2027
+    # the last.
+    for start in ("2025-12-14", "2027-03-16"):
+        late = app_client.post(url + "/issue", json={"start_date": start}, headers=headers["underwriter"])
+        problem(late, 422, "quote.start_date_out_of_range", "start_date")
+    assert counts(container) == before
+    issued = app_client.post(url + "/issue", json={"start_date": "2027-03-15"}, headers=headers["underwriter"])
+    assert issued.status_code == 201, issued.text
+    assert issued.json()["quote"]["referral_reasons"] == ["buyers_not_coverable"]

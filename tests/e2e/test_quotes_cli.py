@@ -82,3 +82,26 @@ def test_apply_show_revise_issue_from_the_command_line(world: World, tmp_path: P
     assert "turnover.domestic" in refused
     with container.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM quotes")).scalar_one() == 1
+
+
+def test_a_referred_quote_shows_why_and_is_issued_once_revised(world: World, tmp_path: Path) -> None:
+    data = quote_application()
+    data["policyholder"] = "Insured A SAS"
+    buyers: list[Any] = data["buyers"]  # type: ignore[assignment]
+    data["buyers"] = [*buyers, {"name": "Failing BV", "country": "NL", "outstanding": "250000", "risk_grade": 9}]
+    path = tmp_path / "application.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    quote = run_json("quotes", "request", path)
+    assert quote["referral_reasons"] == ["buyers_not_coverable"]
+    assert quote["versions"][0]["referral_reasons"] == ["buyers_not_coverable"]
+    text = shown(run("quotes", "show", quote["reference"]))
+    assert "not coverable (grade ≥ 9)" in text
+    assert "referred to an underwriter: buyers_not_coverable — revise it before it is issued" in text
+    assert run_json("quotes", "list")["items"][0]["referral_reasons"] == ["buyers_not_coverable"]
+    refused = shown(run("quotes", "issue", quote["reference"], "--start-date", "2026-04-01", code=1))
+    assert "quote.referral_unresolved" in refused
+    run("quotes", "revise", quote["reference"], "--reason", "book reviewed", "--set", "indemnity_rate=0.80")
+    out_of_range = shown(run("quotes", "issue", quote["reference"], "--start-date", "2028-01-01", code=1))
+    assert "quote.start_date_out_of_range" in out_of_range
+    issued = run_json("quotes", "issue", quote["reference"], "--start-date", "2026-04-01", "--version", "2")
+    assert issued["status"] == "issued"

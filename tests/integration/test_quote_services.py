@@ -21,7 +21,7 @@ from tradecover.domain.errors import Conflict, DomainError, Forbidden, InvalidIn
 from tradecover.domain.money import Money
 from tradecover.domain.parties import MandateScope, OrganisationKind, Role
 from tradecover.domain.periods import FixedClock
-from tradecover.domain.quotes import QuoteStatus
+from tradecover.domain.quotes import QuoteStatus, ReferralReason
 from tradecover.services import accounts, policies, quotes
 from tradecover.services.authorization import Actor, system_actor
 from tradecover.services.ports import Page
@@ -267,3 +267,63 @@ def test_the_application_and_versions_are_append_only(world: World) -> None:
                 connection.execute(text(statement))
             assert "append-only" in str(caught.value), caught.value
     assert world.counts() == before
+
+
+def test_a_referred_quote_reads_back_referred_and_is_issued_only_once_revised(world: World) -> None:
+    buyers = [
+        *application()["buyers"],
+        {"name": "Failing BV", "identifier": "NL-123.456", "country": "NL", "outstanding": "250000", "risk_grade": 9},
+    ]
+    proposed = world.request(world.insured_a, world.a, buyers=buyers)
+    quote_id = proposed.quote.id
+    v1 = proposed.latest
+    # The buyer graded 9 loads nothing (the main book's price), is listed, and refers the quote.
+    assert v1.expected_premium == Money.of("10200", "EUR")
+    assert v1.terms.covered_countries == ("FR", "DE")
+    assert v1.referral_reasons == (ReferralReason.BUYERS_NOT_COVERABLE,)
+    # Stored with the version's lines: read back the same, identifier compacted.
+    read = world.do(quotes.get_quote, world.clock, world.underwriter, quote_id)
+    assert read.versions == [v1]
+    assert read.latest.referral_reasons == (ReferralReason.BUYERS_NOT_COVERABLE,)
+    assert read.quote.application.buyers[3].identifier == "NL123456"
+    assert not read.quote.application.buyers[3].coverable
+    world.refused(
+        RuleBroken, "quote.referral_unresolved",
+        lambda: world.do(quotes.issue_policy_from_quote, world.clock, world.underwriter, quote_id,
+                         start_date=date(2026, 4, 1)),
+    )  # fmt: skip
+    world.do(
+        quotes.revise_quote, world.clock, world.underwriter, quote_id, changes={"indemnity_rate": "0.80"},
+        reason="book reviewed: Failing BV stays uncovered",
+    )  # fmt: skip
+    issued = world.do(
+        quotes.issue_policy_from_quote, world.clock, world.underwriter, quote_id, start_date=date(2026, 4, 1), version=2
+    )
+    assert issued.view.status is QuoteStatus.ISSUED
+    assert issued.view.latest.referral_reasons == (ReferralReason.BUYERS_NOT_COVERABLE,)
+
+
+def test_the_start_date_is_within_the_versions_window_and_a_bad_siren_is_refused(world: World) -> None:
+    quote_id = world.request(world.insured_a, world.a).quote.id  # version 1 of 15 March 2026
+    for start in (date(2025, 12, 14), date(2027, 3, 16)):
+        error = world.refused(
+            InvalidInput, "quote.start_date_out_of_range",
+            lambda s=start: world.do(quotes.issue_policy_from_quote, world.clock, world.underwriter, quote_id,
+                                     start_date=s),
+        )  # fmt: skip
+        assert error.field == "start_date"
+    buyers = application()["buyers"]
+    buyers[0] = dict(buyers[0], identifier="552 100 555")  # bad Luhn check digit
+    error = world.refused(
+        InvalidInput, "identifier.invalid_siren", lambda: world.request(world.insured_a, world.a, buyers=buyers)
+    )
+    assert error.field == "buyers[0].identifier"
+    error = world.refused(
+        InvalidInput, "quote.invalid_loss_year",
+        lambda: world.request(world.insured_a, world.a, loss_history=[{"year": 2026, "losses": "0"}]),
+    )  # fmt: skip
+    assert error.field == "loss_history[0].year"
+    issued = world.do(
+        quotes.issue_policy_from_quote, world.clock, world.underwriter, quote_id, start_date=date(2025, 12, 15)
+    )
+    assert issued.policy.policyholder_id == world.a

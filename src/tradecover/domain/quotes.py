@@ -1116,7 +1116,7 @@ def check_can_issue(quote: Quote, latest: QuoteVersion, today: date, version: in
             f"quote {quote.reference} was referred to an underwriter ({', '.join(reasons)}):"
             " an underwriter revises it before it is issued",
             code="quote.referral_unresolved",
-            context={"referral_reasons": list(reasons)},
+            context={"referral_reasons": ",".join(reasons)},
         )
 
 
