@@ -716,10 +716,9 @@ def run_premium(uow: UnitOfWork, clock: Clock, actor: Actor, *, as_of: date) -> 
     check_not_ahead(clock, as_of)
     summary = RunSummary(as_of)
     summary.renewed = len(renew_due_policies(uow, clock, actor, as_of=as_of))
+    # Read after the renewals, so each policy already has the periods they opened.
     listed, _ = uow.policies.list_page(policyholder_ids=None, page=_ALL)
-    for listed_policy in listed:
-        policy = uow.policies.get(listed_policy.id)
-        assert policy is not None
+    for policy in listed:
         summary.policies += 1
         summary.documents.extend(_instalments_due(uow, clock, actor, policy, as_of))
         summary.alerts += _late_declarations(uow, clock, policy, as_of)
