@@ -6,8 +6,11 @@ from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tradecover.domain.accumulation import DEFAULT_CAPS_JSON, Cap, parse_caps
+from tradecover.domain.errors import DomainError
 
 DEVELOPMENT_SECRET = "development-only-secret-never-use-in-production-0123456789"  # noqa: S105
 
@@ -49,6 +52,24 @@ class Settings(BaseSettings):
     indemnity_approval_amount: Decimal = Field(default=Decimal("100000"), ge=0)
     # Quotes: how many days a quote version may be issued after it was made.
     quote_validity_days: int = Field(default=30, ge=1, le=365)
+    # Portfolio accumulation caps, JSON: [{"dimension": "country", "key": "*", "max_share": "0.25"}, ...]
+    # (dimension buyer|group|country|sector|policy; key "*" for every key; measure covered_exposure|limit;
+    # max_share a fraction or max_amount {"amount", "currency"}). "[]": no caps.
+    accumulation_caps: str = Field(default=DEFAULT_CAPS_JSON, description="JSON list of accumulation caps")
+
+    @field_validator("accumulation_caps")
+    @classmethod
+    def _check_caps(cls, value: str) -> str:
+        try:
+            parse_caps(value)
+        except DomainError as error:
+            raise ValueError(f"TRADECOVER_ACCUMULATION_CAPS: {error.message}") from None
+        return value
+
+    @property
+    def caps(self) -> tuple[Cap, ...]:
+        """The accumulation caps, parsed (checked when the settings were read)."""
+        return parse_caps(self.accumulation_caps)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

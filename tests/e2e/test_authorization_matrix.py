@@ -768,6 +768,14 @@ PREMIUM_RULES: dict[tuple[str, str], Rule] = {
     ("POST", API + "/premium/run"): Rule(allowed=WRITERS),
 }
 
+# The whole book, every insured's: the insurer's staff only (403 for the others, who have no object to probe).
+PORTFOLIO_RULES: dict[tuple[str, str], Rule] = {
+    ("GET", API + "/portfolio/accumulation"): Rule(allowed=STAFF),
+    ("GET", API + "/portfolio/accumulation.csv"): Rule(allowed=STAFF),
+    ("GET", API + "/portfolio/book"): Rule(allowed=STAFF),
+    ("GET", API + "/portfolio/book.csv"): Rule(allowed=STAFF),
+}
+
 ORG = "/api/v1/organisations/{id}"
 ORG_KEY = "/api/v1/organisations/{organisation_id}"
 RULES: dict[tuple[str, str], Rule] = {
@@ -937,6 +945,7 @@ RULES: dict[tuple[str, str], Rule] = {
     **QUOTE_RULES,
     **LIFECYCLE_RULES,
     **PREMIUM_RULES,
+    **PORTFOLIO_RULES,
 }
 
 

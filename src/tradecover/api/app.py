@@ -22,6 +22,7 @@ from tradecover.api.routes import (
     limits,
     organisations,
     policies,
+    portfolio,
     premium,
     quotes,
     receivables,
@@ -88,6 +89,7 @@ def create_app(
         collection,
         quotes,
         premium,
+        portfolio,
         audit,
         health,
     ):

@@ -39,6 +39,7 @@ class Permission(StrEnum):
     PREMIUM_MANAGE = "premium.manage"
     POLICY_NOTICE = "policy.notice"
     POLICY_TERMINATE = "policy.terminate"
+    PORTFOLIO_READ = "portfolio.read"
 
 
 _ALL_ROLES = frozenset(Role)
@@ -73,6 +74,8 @@ ROLE_PERMISSIONS: Mapping[Permission, frozenset[Role]] = {
     Permission.PREMIUM_MANAGE: frozenset({Role.ADMIN, Role.UNDERWRITER}),
     Permission.POLICY_NOTICE: frozenset({Role.ADMIN, Role.UNDERWRITER, Role.INSURED_USER, Role.BROKER_USER}),
     Permission.POLICY_TERMINATE: frozenset({Role.ADMIN, Role.UNDERWRITER}),
+    # The whole book (every insured's limits and exposure): the insurer's staff only.
+    Permission.PORTFOLIO_READ: STAFF_ROLES,
 }
 
 
