@@ -113,15 +113,22 @@ class CreditRiskPlus:
             alpha = 1.0 / sigma2
             q = sigma2 * mu / (1.0 + sigma2 * mu)
             a, b, g0 = q, (alpha - 1.0) * q, (1.0 - q) ** alpha
-        g = [g0]
+        k_max = severity.size - 1
+        weights_a = severity[1:] * a  # a q_k, k = 1..k_max
+        weights_b = severity[1:] * b * np.arange(1, k_max + 1)  # b k q_k
+        g = np.zeros(1024)
+        g[0] = g0
         total = g0
-        ks = np.arange(1, severity.size)
-        while total < 1 - 1e-12 and len(g) < 10_000_000:
-            n = len(g)
-            k = ks[ks <= n]
-            g.append(float(np.sum((a + b * k / n) * severity[k] * np.asarray(g)[n - k])))
-            total += g[-1]
-        return np.asarray(g)
+        n = 0
+        while total < 1 - 1e-12 and n < 10_000_000:
+            n += 1
+            if n >= g.size:
+                g = np.concatenate([g, np.zeros(g.size)])
+            k = min(n, k_max)
+            previous = g[n - k : n][::-1]  # g[n-1], …, g[n-k]
+            g[n] = float(weights_a[:k] @ previous + (weights_b[:k] @ previous) / n)
+            total += g[n]
+        return g[: n + 1].copy()
 
     def loss_quantile(self, q: float) -> float:
         """The smallest loss whose cumulative probability reaches ``q``."""

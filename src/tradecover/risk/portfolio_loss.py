@@ -4,12 +4,14 @@ Two engines behind one estimator:
 
 * ``model="mc"`` — Monte Carlo of the multi-factor Gaussian copula (see `factor_model`), using
   conditional independence (see `loss_kernels`): the work per scenario grows with the number of
-  buckets and of defaults, not of obligors. Tails are sampled by importance: the factors are drawn
-  around a shifted mean — the most likely factor values for which the conditional expected loss
-  reaches the `tail_level` quantile of the conditional expected loss, found by a pilot run and a
-  constrained minimisation — and, given the factors, the default probabilities are exponentially
-  twisted towards that loss (Glasserman & Li, *Importance sampling for portfolio credit risk*,
-  Management Science 51, 2005). Each scenario carries its likelihood ratio.
+  buckets and of defaults, not of obligors. Tails are sampled by importance, from a defensive
+  mixture (see `SimulationPlan`): a tenth of the scenarios plain, the rest split between one
+  component per confidence level, each drawing its factors around a shifted mean — the most likely
+  factor values whose conditional expected loss reaches that level's quantile of the conditional
+  expected loss, found by a pilot of factor draws and a constrained minimisation — and twisting the
+  default probabilities, given the factors, towards that loss (Glasserman & Li, *Importance sampling
+  for portfolio credit risk*, Management Science 51, 2005). Each scenario carries its likelihood
+  ratio against the whole mixture, so no weight exceeds 10.
 * ``model="creditriskplus"`` — the analytic CreditRisk+ distribution (`creditriskplus`), each
   sector's relative default variance and the sectors' correlations taken from the same Gaussian
   copula so that both engines describe one book.
@@ -508,11 +510,15 @@ class PortfolioLossModel:
         sd = np.sqrt(np.diag(covariance).clip(min=1e-300))
         correlation = covariance / np.outer(sd, sd)
         np.fill_diagonal(correlation, 1.0)
-        unit = max(float(loss.max(initial=0.0)) / 1000.0, float((loss * book.pd).sum()) / 200.0, 1e-9)
+        # Exposure bands: each loss rounded to a whole number (≥ 1) of units, its PD scaled so that
+        # PD × loss — the expected loss — is unchanged (the usual CreditRisk+ banding).
+        unit = max(float(loss.max(initial=0.0)) / 5000.0, float((loss * book.pd).sum()) / 1000.0, 1e-9)
+        banded = np.maximum(np.rint(loss / unit), 1.0) * unit
+        banded_pd = np.where(loss > 0, np.minimum(book.pd * loss / banded, 1.0), 0.0)
         engine = CreditRiskPlus(
             relative_variances=[float(v) for v in relative], correlation=correlation, loss_unit=unit
         )
-        engine.fit(exposures=loss, pds=book.pd, sectors=book.sector)
+        engine.fit(exposures=banded, pds=banded_pd, sectors=book.sector)
         values = np.arange(engine.loss_distribution_.size, dtype=np.float64) * unit
         probabilities = engine.loss_distribution_
         gross = _figures(values, probabilities * values.size, self.levels, exact=True)
@@ -520,7 +526,7 @@ class PortfolioLossModel:
         sigma_el = np.sqrt(relative) * engine.sector_expected_loss_
         systematic = correlation @ sigma_el * np.sqrt(relative)
         ul = engine.unexpected_loss_
-        marginal = loss * book.pd * (loss + systematic[book.sector]) / ul if ul > 0 else np.zeros(book.size)
+        marginal = banded_pd * banded * (banded + systematic[book.sector]) / ul if ul > 0 else np.zeros(book.size)
         contributions = (
             loss * book.pd + (measure.tvar - engine.expected_loss_) * marginal / ul if ul > 0 else loss * book.pd
         )
