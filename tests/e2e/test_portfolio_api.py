@@ -139,6 +139,11 @@ def test_the_live_book(app_client: TestClient, world: World, headers: dict[str, 
         "limit": "50000.00",
         "graded": True,
     }
+    assert (data["total"], data["limit"], data["offset"]) == (2, 50, 0)
+    # A page at a time, by obligor id; the figures stay those of the whole book.
+    page = get(app_client, headers, "/portfolio/book?limit=1&offset=1").json()
+    assert [i["obligor_id"] for i in page["items"]] == [max(world.buyer_a, world.buyer_b)]
+    assert (page["total"], page["obligors"], page["total_ead"]["amount"]) == (2, 2, "1000.00")
 
 
 def test_the_live_book_csv_is_the_loss_model_input(

@@ -195,15 +195,20 @@ class ObligorOut(BaseModel):
 
 
 class LiveBookOut(BaseModel):
+    """The live book's figures (over every obligor) and one page of its obligors, by obligor id."""
+
     as_of: date
     currency: str
     obligors: int
     total_ead: MoneyBody
     expected_loss: MoneyBody = Field(description="Σ EAD × PD × LGD")
     items: list[ObligorOut]
+    total: int
+    limit: int
+    offset: int
 
     @classmethod
-    def of(cls, as_of: date, currency: str, rows: list[LiveObligor]) -> LiveBookOut:
+    def of(cls, as_of: date, currency: str, rows: list[LiveObligor], *, limit: int, offset: int) -> LiveBookOut:
         total = sum((r.ead for r in rows), Decimal(0))
         expected = sum((r.expected_loss for r in rows), Decimal(0))
         return cls(
@@ -212,5 +217,8 @@ class LiveBookOut(BaseModel):
             obligors=len(rows),
             total_ead=MoneyBody.of(Money(total, currency)),
             expected_loss=MoneyBody.of(Money(expected, currency)),
-            items=[ObligorOut.of(r) for r in rows],
+            items=[ObligorOut.of(r) for r in rows[offset : offset + limit]],
+            total=len(rows),
+            limit=limit,
+            offset=offset,
         )

@@ -163,9 +163,12 @@ def register(app: typer.Typer, container_factory: Any) -> None:
             actor = _actor(container, uow, as_user)
             rows = portfolio.live_book(uow, actor, day, _decimal(lgd, "lgd"), currency=currency)
             _write(out, portfolio.live_book_csv(rows), "out")
-        summary = LiveBookOut.of(day, currency, rows)
+        summary = LiveBookOut.of(day, currency, rows, limit=0, offset=0)
         if as_json:
-            _print_json(summary.model_dump(mode="json", exclude={"items"}) | {"out": str(out)})
+            figures = summary.model_dump(
+                mode="json", include={"as_of", "currency", "obligors", "total_ead", "expected_loss"}
+            )
+            _print_json(figures | {"out": str(out)})
             return
         ungraded = sum(1 for r in rows if not r.graded)
         console.print(

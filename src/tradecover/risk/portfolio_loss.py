@@ -331,15 +331,15 @@ class PortfolioLossModel:
                 if not relative > self.target_relative_error:
                     break
                 wanted = int(n_total * (relative / self.target_relative_error) ** 2 * 1.1)
-                extra = min(max(wanted - n_total, self.chunk_size), self.max_scenarios - n_total)
-                extra = -(-extra // self.chunk_size) * self.chunk_size if extra >= self.chunk_size else extra
+                # whole chunks, so that each round's streams follow the last one's
+                extra = -(-max(wanted - n_total, 1) // self.chunk_size) * self.chunk_size
                 extra = min(extra, self.max_scenarios - n_total)
-                parts += runner.losses(extra, first_scenario=n_total)
+                parts += runner.losses(extra)
                 n_total += extra
                 weights, gross, retained = _concatenate(parts)
         net = reinsurance.net_aggregate(retained) if not reinsurance.is_empty else None
         factors = tail_factors(gross, weights, self.contribution_level)
-        in_order = runner.contributions(n_total, factors)
+        in_order = runner.contributions(factors)
         contributions = np.zeros(book.size)
         contributions[plan.obligor_row] = in_order
         return self._result(
@@ -556,18 +556,13 @@ class _Runner:
         self.client = client
         self.progress = progress
         self._plan_ref: Any = client.scatter(plan, broadcast=True) if client is not None else plan
+        self.ran: list[tuple[int, int]] = []
 
-    def _chunks(self, n: int, first_scenario: int) -> list[tuple[int, int]]:
-        first = first_scenario // self.chunk_size
-        out = []
-        remaining = n
-        chunk = first
-        while remaining > 0:
-            size = min(self.chunk_size, remaining)
-            out.append((chunk, size))
-            remaining -= size
-            chunk += 1
-        return out
+    def _chunks(self, n: int) -> list[tuple[int, int]]:
+        """The next chunks for n more scenarios: numbered after every chunk run so far, never reused."""
+        first = self.ran[-1][0] + 1 if self.ran else 0
+        sizes = [self.chunk_size] * (n // self.chunk_size) + ([n % self.chunk_size] if n % self.chunk_size else [])
+        return [(first + i, size) for i, size in enumerate(sizes)]
 
     def _map(self, function: Callable[..., Any], chunks: list[tuple[int, int]], *extra: list[Any]) -> list[Any]:
         total = len(chunks)
@@ -593,11 +588,14 @@ class _Runner:
                 self.progress(done, total)
         return [f.result() for f in futures]
 
-    def losses(self, n: int, first_scenario: int = 0) -> list[ChunkLosses]:
-        return list(self._map(simulate_chunk, self._chunks(n, first_scenario)))
+    def losses(self, n: int) -> list[ChunkLosses]:
+        chunks = self._chunks(n)
+        results = list(self._map(simulate_chunk, chunks))
+        self.ran += chunks
+        return results
 
-    def contributions(self, n: int, factors: NDArray[np.float64]) -> NDArray[np.float64]:
-        chunks = self._chunks(n, 0)
+    def contributions(self, factors: NDArray[np.float64]) -> NDArray[np.float64]:
+        chunks = self.ran
         slices: list[NDArray[np.float64]] = []
         wanted: list[tuple[int, int]] = []
         offset = 0

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from tradecover.api.deps import ActorDep, ContainerDep
+from tradecover.api.deps import ActorDep, ContainerDep, PageDep
 from tradecover.api.portfolio_schemas import AccumulationOut, LiveBookOut
 from tradecover.api.routes.claims import content_disposition
 from tradecover.api.schemas import DecimalText
@@ -73,16 +73,18 @@ def accumulation_csv(
 def live_book(
     container: ContainerDep,
     actor: ActorDep,
+    page: PageDep,
     as_of: AsOfQuery = None,
     lgd: LgdQuery = str(portfolio.DEFAULT_LGD_RATE),
     currency: CurrencyQuery = "EUR",
 ) -> LiveBookOut:
     """The live book, one obligor per buyer with a limit in force or covered exposure: EAD (covered
-    exposure = limit × usage), PD of its current grade, LGD, NAF section, country; and Σ EAD × PD × LGD."""
+    exposure = limit × usage), PD of its current grade, LGD, NAF section, country, a page at a time (by
+    obligor id); the totals (EAD, Σ EAD × PD × LGD) are over the whole book."""
     day = as_of or container.clock.today()
     with container.uow() as uow:
         rows = portfolio.live_book(uow, actor, day, Decimal(lgd), currency=currency)
-    return LiveBookOut.of(day, currency, rows)
+    return LiveBookOut.of(day, currency, rows, limit=page.limit, offset=page.offset)
 
 
 @router.get("/portfolio/book.csv", responses={200: {"content": {"text/csv": {}}}})
