@@ -98,7 +98,7 @@ class CreditRiskPlus:
         return self
 
     def _distribution(self, e: NDArray[np.float64], p: NDArray[np.float64]) -> NDArray[np.float64]:
-        """P(loss = n × loss_unit), n = 0, 1, … until the tail holds less than 1e-12."""
+        """P(loss = n × loss_unit), n = 0, 1, … until the tail is negligible (see the loop)."""
         units = np.rint(e / self.loss_unit).astype(np.int64)
         mask = (units > 0) & (p > 0)
         units, p = units[mask], p[mask]
@@ -120,7 +120,12 @@ class CreditRiskPlus:
         g[0] = g0
         total = g0
         n = 0
-        while total < 1 - 1e-12 and n < 10_000_000:
+        peak = g0
+        # Stop once the tail left is below 1e-12, or — rounding may leave the running total just short
+        # of that — once the last k_max terms, all the recursion feeds on, have fallen below 1e-18 of the peak.
+        while (
+            total < 1 - 1e-12 and n < 10_000_000 and not (n > k_max and g[n - k_max + 1 : n + 1].max() < 1e-18 * peak)
+        ):
             n += 1
             if n >= g.size:
                 g = np.concatenate([g, np.zeros(g.size)])
@@ -128,6 +133,7 @@ class CreditRiskPlus:
             previous = g[n - k : n][::-1]  # g[n-1], …, g[n-k]
             g[n] = float(weights_a[:k] @ previous + (weights_b[:k] @ previous) / n)
             total += g[n]
+            peak = max(peak, g[n])
         return g[: n + 1].copy()
 
     def loss_quantile(self, q: float) -> float:
