@@ -776,6 +776,13 @@ PORTFOLIO_RULES: dict[tuple[str, str], Rule] = {
     ("GET", API + "/portfolio/book.csv"): Rule(allowed=STAFF),
 }
 
+# The loss model on the live book: the whole book again, staff only; a computation, not a write.
+_LOSS_BODY: dict[str, Any] = {"scenarios": 1000, "seed": 1, "top": 5}
+PORTFOLIO_LOSS_RULES: dict[tuple[str, str], Rule] = {
+    ("POST", API + path): Rule(allowed=STAFF, body=lambda c, r: dict(_LOSS_BODY), writes=False)
+    for path in ("/portfolio/loss", "/portfolio/loss/distribution.png", "/portfolio/loss/contributions.png")
+}
+
 ORG = "/api/v1/organisations/{id}"
 ORG_KEY = "/api/v1/organisations/{organisation_id}"
 RULES: dict[tuple[str, str], Rule] = {
@@ -946,6 +953,7 @@ RULES: dict[tuple[str, str], Rule] = {
     **LIFECYCLE_RULES,
     **PREMIUM_RULES,
     **PORTFOLIO_RULES,
+    **PORTFOLIO_LOSS_RULES,
 }
 
 

@@ -23,6 +23,7 @@ from tradecover.api.routes import (
     organisations,
     policies,
     portfolio,
+    portfolio_loss,
     premium,
     quotes,
     receivables,
@@ -90,6 +91,7 @@ def create_app(
         quotes,
         premium,
         portfolio,
+        portfolio_loss,
         audit,
         health,
     ):

@@ -20,6 +20,7 @@ from tradecover.cli.ledger import register as register_ledger_commands
 from tradecover.cli.limits import register as register_limit_commands
 from tradecover.cli.policies import register as register_policy_commands
 from tradecover.cli.portfolio import register as register_portfolio_commands
+from tradecover.cli.portfolio_loss import register as register_portfolio_loss_commands
 from tradecover.cli.premium import register as register_premium_commands
 from tradecover.cli.quotes import register as register_quote_commands
 from tradecover.cli.risk import progress_bar
@@ -278,6 +279,7 @@ register_quote_commands(app, _container)
 register_policy_commands(app, _container)
 register_premium_commands(app, _container)
 register_portfolio_commands(app, _container)
+register_portfolio_loss_commands(_container)
 
 
 def main() -> None:
