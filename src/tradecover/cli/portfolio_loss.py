@@ -324,7 +324,12 @@ def register(container_factory: Any) -> None:
             float | None,
             typer.Option("--target-rse", help="add scenarios until the VaR 99.5 % has this relative standard error"),
         ] = None,
-        chunk_size: Annotated[int, typer.Option("--chunk-size", help="scenarios per chunk of work (the unit of parallel work and of random streams)")] = 1_000,
+        chunk_size: Annotated[
+            int,
+            typer.Option(
+                "--chunk-size", help="scenarios per chunk of work (the unit of parallel work and of random streams)"
+            ),
+        ] = 1_000,
         dask: Annotated[str | None, typer.Option("--dask", help="Dask scheduler address, or 'local'")] = None,
         plot_distribution: Annotated[
             Path | None, typer.Option("--plot-distribution", help="write the loss distribution chart (PNG) here")
