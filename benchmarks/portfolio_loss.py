@@ -413,6 +413,11 @@ def main() -> None:
         bench_large(obligors, start_scenarios, large_chunk, summary)
     print(f"\n4. summary (load average at the end: {load()})")
     summary.print()
+    if quick:
+        print(
+            "note: --quick is a smoke check; on its small books the per-bucket work outweighs the per-obligor work, "
+            "so the throughput, variance and wall-time figures say nothing about the targets"
+        )
     if busy:
         print(
             "note: the machine was already busy when the benchmark started (load average above); wall times, "
