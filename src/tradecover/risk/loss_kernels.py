@@ -3,10 +3,11 @@
 Conditional independence does the heavy lifting: given the factors, obligors default independently,
 so a scenario never draws one normal per obligor. Obligors are grouped into buckets (one segment,
 a narrow PD band); per scenario and bucket the kernel computes a bound on the members' conditional
-PDs, the caller draws the bucket's number of *candidates* from a binomial, the kernel picks which
-members they are (Floyd's sampling without replacement) and keeps each with probability
-p_i(Y) / bound (thinning), which makes every obligor default with exactly its own p_i(Y). The work per
-scenario is the number of buckets plus the number of defaults, not the number of obligors.
+PDs, makes each member a *candidate* with that probability (or a twisted one, under importance
+sampling) by jumping from one candidate to the next with geometric gaps, and keeps each candidate
+with probability p_i(Y) / bound (thinning), which makes every obligor default with exactly its own
+p_i(Y). The work per scenario is the number of buckets plus the number of candidates, not the number
+of obligors.
 """
 
 from __future__ import annotations
@@ -140,34 +141,41 @@ def _next_uniform(state: NDArray[np.uint64]) -> float:
 
 @njit(nogil=True, cache=True)
 def scenario_losses(  # pragma: no cover - compiled
-    candidates: NDArray[np.int64],
+    candidate_probability: NDArray[np.float64],
     bound: NDArray[np.float64],
     segment_factor: NDArray[np.float64],
     bucket_start: NDArray[np.int64],
     bucket_size: NDArray[np.int64],
     bucket_segment: NDArray[np.int64],
     bucket_exact: NDArray[np.bool_],
+    bucket_mean_loss: NDArray[np.float64],
     obligor_a: NDArray[np.float64],
     obligor_r: NDArray[np.float64],
     obligor_loss: NDArray[np.float64],
     obligor_net_loss: NDArray[np.float64],
     scenario_seed: NDArray[np.uint64],
-    mark: NDArray[np.int64],
-    stamp: int,
     tail_factor: NDArray[np.float64],
     only_tail: bool,
     contributions: NDArray[np.float64],
     gross: NDArray[np.float64],
     net: NDArray[np.float64],
-) -> int:
-    """Pick each bucket's candidates, thin them to defaults, add up gross and per-risk net losses.
+    candidate_loss: NDArray[np.float64],
+) -> None:
+    """Draw each bucket's candidates, thin them to defaults, add up gross and per-risk net losses.
 
-    Scenario s draws its uniforms from its own SplitMix64 stream seeded with scenario_seed[s], so a
-    scenario's outcome does not depend on how scenarios are blocked. Where tail_factor[s] > 0, adds
-    tail_factor[s] × loss to each defaulter's contribution; with `only_tail` the other scenarios are
-    skipped. Returns the last stamp used in `mark` (the caller passes it back next time).
+    Every member of bucket b is a candidate with probability candidate_probability[s, b]; the
+    candidates are found by geometric skips (the gap to the next one is Geometric(q)), so the work is
+    one logarithm per candidate and the memory is read in order. A candidate defaults with probability
+    p_i(Y) / bound[s, b] (thinning; always in a bucket whose members share PD and ρ).
+    candidate_loss[s] receives Σ_b K_b × mean loss_b over the candidate counts K_b, which the
+    exponential twisting's likelihood ratio needs.
+
+    Scenario s draws its uniforms from its own SplitMix64 stream seeded with scenario_seed[s], so its
+    outcome depends neither on blocks nor on which other scenarios run. Where tail_factor[s] > 0,
+    adds tail_factor[s] × loss to each defaulter's contribution; with `only_tail` the other
+    scenarios are skipped.
     """
-    n_scenarios, n_buckets = candidates.shape
+    n_scenarios, n_buckets = candidate_probability.shape
     state = np.zeros(1, dtype=np.uint64)
     for s in range(n_scenarios):
         factor = tail_factor[s]
@@ -176,32 +184,40 @@ def scenario_losses(  # pragma: no cover - compiled
         state[0] = scenario_seed[s]
         total = 0.0
         total_net = 0.0
+        weighted_candidates = 0.0
         for b in range(n_buckets):
-            k = candidates[s, b]
-            if k == 0:
+            q = candidate_probability[s, b]
+            if q <= 0.0:
                 continue
             n = bucket_size[b]
             start = bucket_start[b]
-            stamp += 1
+            log_miss = math.log1p(-q) if q < 1.0 else -math.inf
             y = segment_factor[s, bucket_segment[b]]
             p_bound = bound[s, b]
             exact = bucket_exact[b]
-            for j in range(n - k, n):
-                t = int(_next_uniform(state) * (j + 1))
-                if t > j:
-                    t = j
-                if mark[start + t] == stamp:
-                    t = j
-                mark[start + t] = stamp
-                i = start + t
+            count = 0
+            i = -1
+            while True:
+                if q < 1.0:
+                    gap = math.log(1.0 - _next_uniform(state)) / log_miss
+                    if gap >= n - 1 - i:
+                        break
+                    i += 1 + int(gap)
+                else:
+                    i += 1
+                    if i >= n:
+                        break
+                count += 1
+                j = start + i
                 if not exact:
-                    p = _normal_cdf(_threshold(obligor_a[i], obligor_r[i], y))
+                    p = _normal_cdf(_threshold(obligor_a[j], obligor_r[j], y))
                     if _next_uniform(state) * p_bound >= p:
                         continue
-                total += obligor_loss[i]
-                total_net += obligor_net_loss[i]
+                total += obligor_loss[j]
+                total_net += obligor_net_loss[j]
                 if factor > 0.0:
-                    contributions[i] += factor * obligor_loss[i]
+                    contributions[j] += factor * obligor_loss[j]
+            weighted_candidates += count * bucket_mean_loss[b]
         gross[s] = total
         net[s] = total_net
-    return stamp
+        candidate_loss[s] = weighted_candidates

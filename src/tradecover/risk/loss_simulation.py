@@ -89,12 +89,10 @@ def _run(
 ) -> tuple[ChunkLosses, NDArray[np.float64] | None]:
     rng = chunk_generator(plan.seed, chunk)
     n_obligors = plan.obligor_loss.size
-    mark = np.full(n_obligors, -1, dtype=np.int64)
-    stamp = 0
     contributions = np.zeros(n_obligors) if tail_factor is not None else None
     sink = np.zeros(1) if contributions is None else contributions
-    gross = np.empty(n_scenarios)
-    retained = np.empty(n_scenarios)
+    gross = np.zeros(n_scenarios)
+    retained = np.zeros(n_scenarios)
     log_weight = np.empty(n_scenarios)
     n_components = plan.targets.size
     done = 0
@@ -106,14 +104,21 @@ def _run(
             )
             shifted = component > 0
             eps[shifted] += plan.shifts[component[shifted] - 1]
+        seeds = rng.integers(0, np.iinfo(np.uint64).max, size=size, dtype=np.uint64, endpoint=True)
+        block = slice(done, done + size)
+        done += size
+        factor = np.zeros(size) if tail_factor is None else tail_factor[block]
+        if tail_factor is not None and not np.any(factor > 0):
+            continue  # every draw of the block is made above, so the next block's are unchanged
         segment_factor = plan.loadings.segment_factors(_dot(eps, plan.loadings.cholesky))
         bound = np.empty((size, plan.n_buckets))
         loss_kernels.bound_probabilities(
             segment_factor, plan.bucket_segment, plan.bucket_a_high, plan.bucket_r_low, plan.bucket_r_high, bound
         )
+        probabilities = bound
         if n_components:
             probabilities = bound.copy()
-            log_ratio = np.empty((n_components, size))  # log q_j / p without the twisting's K term
+            log_ratio = np.empty((n_components, size))  # log q_j / p without the twisting's candidate term
             thetas = np.empty((n_components, size))
             twisted = np.empty_like(bound)
             psi = np.empty(size)
@@ -125,45 +130,38 @@ def _run(
                 log_ratio[j] = _dot(eps, mu[None, :])[:, 0] - 0.5 * float(np.sum(mu * mu)) - psi
                 chosen = component == j + 1
                 probabilities[chosen] = twisted[chosen]
-            candidates = rng.binomial(plan.bucket_size, probabilities)
-            twisted_loss = _dot(candidates, plan.bucket_mean_loss[None, :])[:, 0]
+        candidate_loss = np.zeros(size)
+        loss_kernels.scenario_losses(
+            probabilities,
+            bound,
+            segment_factor,
+            plan.bucket_start,
+            plan.bucket_size,
+            plan.bucket_segment,
+            plan.bucket_exact,
+            plan.bucket_mean_loss,
+            plan.obligor_a,
+            plan.obligor_r,
+            plan.obligor_loss,
+            plan.obligor_net_loss,
+            seeds,
+            factor,
+            tail_factor is not None,
+            sink,
+            gross[block],
+            retained[block],
+            candidate_loss,
+        )
+        if n_components:
             terms = np.vstack(
                 [
                     np.full(size, np.log(plan.mixture[0])),
-                    np.log(plan.mixture[1:, None]) + log_ratio + thetas * twisted_loss,
+                    np.log(plan.mixture[1:, None]) + log_ratio + thetas * candidate_loss,
                 ]
             )
-            lw = -special.logsumexp(terms, axis=0)
+            log_weight[block] = -special.logsumexp(terms, axis=0)
         else:
-            candidates = rng.binomial(plan.bucket_size, bound)
-            lw = np.zeros(size)
-        seeds = rng.integers(0, np.iinfo(np.uint64).max, size=size, dtype=np.uint64, endpoint=True)
-        block = slice(done, done + size)
-        factor = np.zeros(size) if tail_factor is None else tail_factor[block]
-        if tail_factor is None or np.any(factor > 0):
-            stamp = loss_kernels.scenario_losses(
-                candidates,
-                bound,
-                segment_factor,
-                plan.bucket_start,
-                plan.bucket_size,
-                plan.bucket_segment,
-                plan.bucket_exact,
-                plan.obligor_a,
-                plan.obligor_r,
-                plan.obligor_loss,
-                plan.obligor_net_loss,
-                seeds,
-                mark,
-                stamp,
-                factor,
-                tail_factor is not None,
-                sink,
-                gross[block],
-                retained[block],
-            )
-        log_weight[block] = lw
-        done += size
+            log_weight[block] = 0.0
     return ChunkLosses(gross=gross, retained=retained, log_weight=log_weight), contributions
 
 
