@@ -161,7 +161,7 @@ def kernel_breakdown(plan: SimulationPlan, chunk_size: int) -> str:
             named[function] += entry[2]
     rest = total - sum(named.values())
     parts = [f"{name} {seconds / total:.0%}" for name, seconds in named.items() if seconds > 0]
-    parts.append(f"NumPy factor draws, binomial candidate counts and the rest {rest / total:.0%}")
+    parts.append(f"NumPy factor draws and the rest {rest / total:.0%}")
     return ", ".join(parts)
 
 
@@ -206,7 +206,8 @@ def bench_throughput(
     kernel_cpu = n * engine_scenarios / kernel_time.cpu
     print(
         f"engine kernel alone (simulate_chunk on a prepared plan of {plan.n_buckets:,} buckets: factor draws, "
-        f"bucket PD bounds, binomial candidates, thinning, loss sums; no plan, no measures, no replay): "
+        f"bucket PD bounds, twisting, candidates by geometric gaps, thinning, loss sums; "
+        f"no plan, no measures, no replay): "
         f"{engine_scenarios:,} scenarios in {kernel_time.wall:.1f} s (CPU {kernel_time.cpu:.1f} s) = "
         f"{millions(n * engine_scenarios / kernel_time.wall)} wall, {millions(kernel_cpu)} per core "
         f"(target >= {KERNEL_TARGET / 1e6:.0f} M/s: ratio {kernel_cpu / KERNEL_TARGET:.2f}x) = "
