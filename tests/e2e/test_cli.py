@@ -422,3 +422,11 @@ def test_the_database_refuses_to_change_the_audit_log(cli_env: str, db: Engine, 
     with db.connect() as connection:
         assert connection.execute(text("SELECT tenant, sequence, summary, hash FROM audit_events")).all() == before
     assert run_json("audit", "verify")["ok"] is True
+
+
+def test_an_unmigrated_database_says_to_upgrade_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("TRADECOVER_DATABASE_URL", f"sqlite:///{tmp_path / 'never-migrated.db'}")
+    monkeypatch.setenv("TRADECOVER_ENVIRONMENT", "test")
+    result = run("demo", "logins", code=1)
+    assert "run `tradecover db upgrade` first" in output(result)
+    assert "Traceback" not in output(result)

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -73,6 +74,13 @@ def _container() -> Iterator[Container]:
             f"[red]error[/] [bold]{escape(error.code)}[/]: {escape(error.message)}"
             + (f" (field: {escape(error.field)})" if error.field else "")
         )
+        raise typer.Exit(1) from None
+    except (OperationalError, ProgrammingError) as error:
+        # A database never migrated (or behind the code) answers "no such table" / "does not exist":
+        # say what to do rather than print a driver traceback.
+        missing = "no such table" in str(error) or "does not exist" in str(error)
+        hint = " — run `tradecover db upgrade` first" if missing else ""
+        errors.print(f"[red]database error[/]{hint}: {escape(str(error.orig).splitlines()[0])}")
         raise typer.Exit(1) from None
     finally:
         container.dispose()
