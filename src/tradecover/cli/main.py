@@ -9,10 +9,10 @@ from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from tradecover.bootstrap import Container, build
 from tradecover.cli.claims import register as register_claims_commands
