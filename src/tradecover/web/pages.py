@@ -1,24 +1,231 @@
-"""The portal's entry page (the full portal is built on top of this router)."""
+"""The portal's pages: thin routes over the services, rendered server-side.
+
+``/`` sends to ``/login`` or ``/home``; ``/login`` and ``/logout`` open and close the session; ``/home`` shows
+the dashboard of the user's role; ``/exposure`` a policy's exposure for every buyer; ``/referrals``, ``/claims``
+and ``/accumulation`` the lists the dashboards link to. Each route reads through one use case of the services,
+which check who may see what. Every form posts a CSRF token (:mod:`tradecover.web.csrf`); every page takes
+``?lang=fr|en``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from collections.abc import Callable
+from functools import cache
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+
+from tradecover.domain.accumulation import Dimension
+from tradecover.domain.claims import ClaimStatus
+from tradecover.domain.errors import DomainError, Forbidden, NotAuthenticated, NotFound
+from tradecover.domain.parties import Role
+from tradecover.services import accounts, credit_limits, portal, portfolio
+from tradecover.services.authorization import Actor
+from tradecover.services.ports import Page
+from tradecover.web import csrf
+from tradecover.web.context import PageContext, page_context
+from tradecover.web.rendering import STATIC_DIR
 
 router = APIRouter(include_in_schema=False)
 
-_HOME = """<!doctype html>
-<html lang="fr"><head><meta charset="utf-8"><title>tradecover</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:3rem auto;padding:0 1rem;color:#1a1a1a}
-code{background:#f2f2f2;padding:.1rem .3rem}a{color:#0645ad}</style></head>
-<body><h1>tradecover</h1>
-<p>Assurance-crédit : limites de crédit, encours, sinistres. / Trade credit insurance platform.</p>
-<ul><li><a href="/docs">API documentation (OpenAPI)</a></li>
-<li><code>POST /api/v1/auth/token</code> with a demo login to get a token.</li></ul>
-</body></html>"""
+INSURED_TOP_BUYERS = 20
+LIST_PAGE_SIZE = 50
+ACCUMULATION_TOP = 20
+MAX_EMAIL_LENGTH = 320
+
+FormText = Annotated[str, Form()]
 
 
-@router.get("/", response_class=HTMLResponse)
-def home() -> HTMLResponse:
-    return HTMLResponse(_HOME)
+@cache
+def _static_files() -> StaticFiles:
+    return StaticFiles(directory=STATIC_DIR)
+
+
+@router.get("/static/{path:path}")
+async def static_file(path: str, request: Request) -> Response:
+    """The stylesheet and images (the app mounts no static directory: the portal serves its own)."""
+    return await _static_files().get_response(path, request.scope)
+
+
+@router.get("/")
+def root(request: Request) -> Response:
+    page = page_context(request)
+    return page.redirect("/home" if page.actor is not None else "/login")
+
+
+# --- Session ----------------------------------------------------------------------------------------------
+
+
+def _login_page(page: PageContext, *, email: str = "", failed: bool = False) -> Response:
+    # The login form acts for nobody yet: its token is bound to no session, whatever the browser holds.
+    values = {"email": email, "failed": failed, "login_token": page.csrf_token(csrf.ANONYMOUS), "current": "login"}
+    return page.render("login.html", values)
+
+
+@router.get("/login")
+def login_form(request: Request) -> Response:
+    page = page_context(request)
+    if page.actor is not None:
+        return page.redirect("/home")
+    return _login_page(page)
+
+
+@router.post("/login")
+def login(request: Request, email: FormText = "", password: FormText = "", csrf_token: FormText = "") -> Response:
+    page = page_context(request)
+    if not page.csrf_valid(csrf_token, csrf.ANONYMOUS):
+        return _error(page, "csrf", 403)
+    try:
+        with page.container.uow() as uow:
+            user = accounts.authenticate(uow, email[:MAX_EMAIL_LENGTH], password)
+    except NotAuthenticated:
+        # The same answer whether the address has an account or not (and the same time: see authenticate).
+        return _login_page(page, email=email[:MAX_EMAIL_LENGTH], failed=True)
+    page.log_in(user.id)
+    return page.redirect("/home")
+
+
+@router.post("/logout")
+def logout(request: Request, csrf_token: FormText = "") -> Response:
+    page = page_context(request)
+    # Without a live session there is nothing to protect: the cookie is cleared all the same.
+    if page.session is not None and not page.csrf_valid(csrf_token):
+        return _error(page, "csrf", 403)
+    page.log_out()
+    return page.redirect("/login")
+
+
+# --- Pages of a logged-in user ----------------------------------------------------------------------------
+
+
+def _error(page: PageContext, kind: str, status_code: int) -> Response:
+    return page.render("error.html", {"kind": kind, "status_code": status_code}, status_code=status_code)
+
+
+def _logged_in(request: Request, build: Callable[[PageContext, Actor], Response]) -> Response:
+    """The page for a logged-in user; anyone else goes to the login page. Errors become error pages."""
+    page = page_context(request)
+    if page.actor is None:
+        return page.redirect("/login")
+    try:
+        return build(page, page.actor)
+    except NotFound:
+        return _error(page, "not_found", 404)
+    except Forbidden:
+        return _error(page, "forbidden", 403)
+    except DomainError:
+        return _error(page, "invalid", 400)
+
+
+@router.get("/home")
+def home(request: Request) -> Response:
+    return _logged_in(request, _home)
+
+
+def _home(page: PageContext, actor: Actor) -> Response:
+    container = page.container
+    today = container.clock.today()
+    values: dict[str, object] = {"on": today, "current": "home"}
+    with container.uow() as uow:
+        if actor.role is Role.INSURED_USER:
+            template = "home_insured.html"
+            values["home"] = portal.insured_home(uow, actor, on=today, top=INSURED_TOP_BUYERS)
+        elif actor.role is Role.BROKER_USER:
+            template = "home_broker.html"
+            values["rows"] = portal.broker_home(uow, actor, on=today)
+        elif actor.is_staff:
+            template = "home_staff.html"
+            values["home"] = portal.staff_home(uow, actor, on=today, caps=container.settings.caps)
+        else:
+            template = "home_other.html"
+            values["alerts"] = portal.open_alerts(uow, actor, organisation_id=actor.organisation_id)
+    return page.render(template, values)
+
+
+@router.get("/exposure")
+def exposure(request: Request, policy: Annotated[str, Query(max_length=100)] = "") -> Response:
+    def build(page: PageContext, actor: Actor) -> Response:
+        if not policy:
+            raise NotFound("no policy named", code="policy.not_found")
+        today = page.container.clock.today()
+        with page.container.uow() as uow:
+            overview = portal.policy_overview(uow, actor, policy, on=today)
+        return page.render("exposure.html", {"overview": overview, "on": today, "current": "exposure"})
+
+    return _logged_in(request, build)
+
+
+# --- The lists the dashboards link to ----------------------------------------------------------------------
+
+OffsetQuery = Annotated[int, Query(ge=0, le=1_000_000)]
+
+
+def _pager(offset: int, total: int, size: int = LIST_PAGE_SIZE) -> dict[str, int | None]:
+    """Where the previous and next pages start (None at either end)."""
+    return {
+        "offset": offset,
+        "total": total,
+        "previous": max(offset - size, 0) if offset > 0 else None,
+        "next": offset + size if offset + size < total else None,
+    }
+
+
+@router.get("/referrals")
+def referrals(request: Request, offset: OffsetQuery = 0) -> Response:
+    """The underwriters' queue (read-only here: decisions go through the API or ``tradecover limits decide``)."""
+
+    def build(page: PageContext, actor: Actor) -> Response:
+        with page.container.uow() as uow:
+            items, total = credit_limits.referrals(
+                uow, page.container.clock, actor, Page(limit=LIST_PAGE_SIZE, offset=offset)
+            )
+        values = {"items": items, "pager": _pager(offset, total), "current": "referrals"}
+        return page.render("referrals.html", values)
+
+    return _logged_in(request, build)
+
+
+@router.get("/claims")
+def claims_list(
+    request: Request, offset: OffsetQuery = 0, status: Annotated[str, Query(max_length=40)] = ""
+) -> Response:
+    """The claims the user may read: the insurer's staff all, an insured its own, a broker its mandates'."""
+
+    def build(page: PageContext, actor: Actor) -> Response:
+        chosen = ClaimStatus(status) if status in set(ClaimStatus) else None
+        with page.container.uow() as uow:
+            lines, total = portal.claim_lines(uow, actor, status=chosen, page=Page(limit=LIST_PAGE_SIZE, offset=offset))
+        values = {
+            "lines": lines,
+            "pager": _pager(offset, total),
+            "status": chosen.value if chosen else "",
+            "statuses": [s.value for s in ClaimStatus],
+            "current": "claims",
+        }
+        return page.render("claims.html", values)
+
+    return _logged_in(request, build)
+
+
+@router.get("/accumulation")
+def accumulation(request: Request, by: Annotated[str, Query(max_length=20)] = Dimension.BUYER.value) -> Response:
+    """The book summed per buyer, group, country, sector or policy: the largest keys, the caps breached."""
+
+    def build(page: PageContext, actor: Actor) -> Response:
+        dimension = Dimension(by) if by in set(Dimension) else Dimension.BUYER
+        today = page.container.clock.today()
+        with page.container.uow() as uow:
+            result = portfolio.accumulation(
+                uow, actor, today, page.container.settings.caps, ACCUMULATION_TOP, dimension=dimension
+            )
+        values = {
+            "result": result,
+            "dimensions": [d.value for d in Dimension],
+            "on": today,
+            "current": "accumulation",
+        }
+        return page.render("accumulation.html", values)
+
+    return _logged_in(request, build)

@@ -1,0 +1,150 @@
+"""What every portal request knows: the container, the language, the CSRF nonce, the logged-in user.
+
+The session cookie is read here and nowhere else; the user it names is loaded through
+:func:`tradecover.services.accounts.actor_for_user`, exactly as an API token's, so a disabled account or an
+ended mandate takes effect on the next page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tradecover.bootstrap import Container
+from tradecover.config import Environment
+from tradecover.domain.errors import NotAuthenticated
+from tradecover.domain.parties import OrganisationKind
+from tradecover.services import accounts, portal
+from tradecover.services.authorization import ROLE_PERMISSIONS, Actor, Permission
+from tradecover.web import csrf
+from tradecover.web.i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_SECONDS, LANGUAGES, choose_language
+from tradecover.web.rendering import redirect, render_html
+from tradecover.web.session import SESSION_COOKIE, PortalSession, issue_session, read_session
+
+
+@dataclass
+class PageContext:
+    request: Request
+    container: Container
+    language: str
+    remember_language: bool  # ?lang= named a language: keep it in the cookie
+    csrf_cookie: str | None  # the nonce the browser sent, if any
+    csrf_nonce: str  # the nonce this response's forms are signed with
+    session: PortalSession | None = None
+    actor: Actor | None = None
+    me: portal.Identity | None = None
+    stale_session: bool = False  # a session cookie that no longer stands for anyone: cleared
+    new_session: str | None = None  # a session cookie to set (after logging in)
+    end_session: bool = False
+    send_nonce: bool = False  # the nonce is new: the cookie is (re)set
+
+    @property
+    def secret(self) -> str:
+        return self.container.settings.secret_key
+
+    @property
+    def binding(self) -> str:
+        """What this browser's forms act for: its session, or nobody yet."""
+        return self.session.session_id if self.session is not None else csrf.ANONYMOUS
+
+    def csrf_token(self, binding: str | None = None) -> str:
+        return csrf.token_for(self.csrf_nonce, self.binding if binding is None else binding, self.secret)
+
+    def csrf_valid(self, submitted: str | None, binding: str | None = None) -> bool:
+        """Whether a posted form carries the token of this browser's cookie (the cookie sent, not a new one)."""
+        return csrf.is_valid(submitted, self.csrf_cookie, self.binding if binding is None else binding, self.secret)
+
+    def rotate_csrf(self) -> None:
+        """A fresh nonce, when who the forms act for changes (logging in or out)."""
+        self.csrf_nonce = csrf.new_nonce()
+        self.send_nonce = True
+
+    def log_in(self, user_id: str) -> None:
+        token, self.session = issue_session(user_id, self.secret, self.container.clock.now())
+        self.new_session = token
+        self.rotate_csrf()
+
+    def log_out(self) -> None:
+        self.session = self.actor = self.me = None
+        self.end_session = True
+        self.rotate_csrf()
+
+    # --- Responses ---------------------------------------------------------------------------------------
+
+    def render(self, template: str, values: Mapping[str, Any] | None = None, status_code: int = 200) -> Response:
+        context: dict[str, Any] = {
+            "language": self.language,
+            "languages": LANGUAGES,
+            "me": self.me,
+            "actor": self.actor,
+            "csrf_token": self.csrf_token(),
+            "may": permissions_of(self.actor),
+            "today": self.container.clock.today(),
+            "current": "",
+        }
+        context.update(values or {})
+        return self._finish(render_html(self.language, template, context, status_code))
+
+    def redirect(self, url: str) -> Response:
+        return self._finish(redirect(url))
+
+    def _finish(self, response: Response) -> Response:
+        secure = self.request.url.scheme == "https" or self.container.settings.environment is Environment.PRODUCTION
+        if self.remember_language:
+            response.set_cookie(
+                LANGUAGE_COOKIE, self.language, max_age=LANGUAGE_COOKIE_SECONDS, samesite="lax", secure=secure
+            )
+        if self.send_nonce:
+            response.set_cookie(csrf.CSRF_COOKIE, self.csrf_nonce, httponly=True, samesite="lax", secure=secure)
+        if self.new_session is not None and self.session is not None:
+            max_age = int((self.session.expires_at - self.container.clock.now()).total_seconds())
+            response.set_cookie(
+                SESSION_COOKIE, self.new_session, max_age=max_age, httponly=True, samesite="lax", secure=secure
+            )
+        elif self.end_session or self.stale_session:
+            response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=secure)
+        return response
+
+
+def permissions_of(actor: Actor | None) -> dict[str, bool]:
+    """Which of the portal's pages the navigation offers (the services check again on each)."""
+    if actor is None:
+        return {}
+    role = actor.role
+    return {
+        "decide_limits": actor.is_staff and role in ROLE_PERMISSIONS[Permission.LIMIT_DECIDE],
+        "read_portfolio": actor.is_staff and role in ROLE_PERMISSIONS[Permission.PORTFOLIO_READ],
+        "read_claims": actor.organisation_kind is not OrganisationKind.FACTOR,
+    }
+
+
+def page_context(request: Request) -> PageContext:
+    container: Container = request.app.state.container
+    requested = request.query_params.get("lang")
+    language = choose_language(requested, request.cookies.get(LANGUAGE_COOKIE))
+    sent_nonce = request.cookies.get(csrf.CSRF_COOKIE) or None
+    context = PageContext(
+        request=request,
+        container=container,
+        language=language,
+        remember_language=requested is not None and requested.strip().lower() == language,
+        csrf_cookie=sent_nonce,
+        csrf_nonce=sent_nonce or csrf.new_nonce(),
+    )
+    context.send_nonce = sent_nonce is None
+    cookie = request.cookies.get(SESSION_COOKIE)
+    session = read_session(cookie, context.secret, container.clock.now())
+    if session is not None:
+        try:
+            with container.uow() as uow:
+                context.actor = accounts.actor_for_user(uow, container.clock, session.user_id)
+                context.me = portal.identity(uow, context.actor)
+            context.session = session
+        except NotAuthenticated:
+            context.actor = context.me = None
+    context.stale_session = cookie is not None and context.session is None
+    return context
