@@ -191,15 +191,9 @@ def english_message_ids() -> frozenset[str]:
 
     Ids with placeholders are left out: the text shown then is never the id itself.
     """
-    from babel.messages.pofile import read_po
+    from tradecover.web.i18n import read_catalogue
 
-    from tradecover.web.i18n import catalogue_path
-
-    path = catalogue_path("fr")
-    if not path.exists():
-        return frozenset()
-    with path.open("rb") as source:
-        catalog = read_po(source, locale="fr")
+    catalog = read_catalogue("fr")
     ids: set[str] = set()
     french: set[str] = set()
     for message in catalog:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_date
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal, format_percent
@@ -46,14 +47,36 @@ def catalogue_path(language: str) -> Path:
     return TRANSLATIONS_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+def catalogue_paths(language: str) -> list[Path]:
+    """``messages.po`` and one ``messages-<area>.po`` per part of the portal, so that parts grow apart."""
+    return sorted((TRANSLATIONS_DIR / language / "LC_MESSAGES").glob(f"{DOMAIN}*.po"))
+
+
+def read_catalogue(language: str) -> Catalog:
+    """Every ``.po`` of the language merged into one catalogue (a message defined twice must agree)."""
+    merged = Catalog(locale=language, domain=DOMAIN)
+    for path in catalogue_paths(language):
+        with path.open("rb") as source:
+            part = read_po(source, locale=language, domain=DOMAIN, abort_invalid=True)
+        if path.name == f"{DOMAIN}.po":
+            # its header's Plural-Forms (2 in French), not the CLDR's (3, with one for millions)
+            merged.mime_headers = part.mime_headers
+        for message in part:
+            if not message.id:
+                continue
+            known = merged.get(message.id, message.context)
+            if known is not None and known.string != message.string:
+                raise ValueError(f"{path.name}: {message.id!r} translated differently in another catalogue")
+            merged[message.id] = message
+    return merged
+
+
 @cache
 def translations(language: str) -> NullTranslations:
-    """The language's messages, compiled from its ``.po`` (English, the message ids, needs none)."""
-    path = catalogue_path(language)
-    if language not in LANGUAGES or not path.exists():
+    """The language's messages, compiled from its ``.po`` files (English, the message ids, needs none)."""
+    if language not in LANGUAGES or not catalogue_paths(language):
         return NullTranslations()
-    with path.open("rb") as source:
-        catalog = read_po(source, locale=language, domain=DOMAIN)
+    catalog = read_catalogue(language)
     compiled = io.BytesIO()
     write_mo(compiled, catalog, use_fuzzy=False)
     compiled.seek(0)

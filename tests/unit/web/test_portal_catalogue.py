@@ -7,9 +7,8 @@ import re
 import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
-from babel.messages.pofile import read_po
 
-from tradecover.web.i18n import LANGUAGES, catalogue_path, translations
+from tradecover.web.i18n import LANGUAGES, read_catalogue, translations
 from tradecover.web.rendering import TEMPLATES_DIR
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -29,8 +28,7 @@ def template_messages() -> dict[MessageId, str]:
 
 
 def french() -> Catalog:
-    with catalogue_path("fr").open("rb") as source:
-        return read_po(source, locale="fr", abort_invalid=True)
+    return read_catalogue("fr")
 
 
 def test_the_templates_use_messages() -> None:
