@@ -35,7 +35,7 @@ run: install
 	$(BIN)/tradecover db upgrade
 	$(BIN)/tradecover demo load --if-empty > /dev/null  # the progress bar shows on stderr
 	$(BIN)/tradecover demo logins
-	@echo "Serving on http://$(HOST):$(PORT)  (API docs: http://$(HOST):$(PORT)/docs)"
+	@echo "Portal: http://$(HOST):$(PORT)/login  (log in with a demo user above)   API docs: http://$(HOST):$(PORT)/docs"
 	$(BIN)/tradecover serve --host $(HOST) --port $(PORT)
 
 lint: install
