@@ -265,7 +265,7 @@ def upload_aware_limit(container: Container) -> Callable[[str], int]:
     settings = container.settings
 
     def limit(path: str) -> int:
-        if path.endswith("/imports"):
+        if path.endswith("/imports") or path == "/invoices/import":  # the API's imports and the portal's
             return settings.max_upload_bytes
         if path.endswith("/documents"):
             # The multipart envelope around the largest document the claims accept.
