@@ -24,7 +24,7 @@ from tradecover.domain.parties import Role
 from tradecover.services import accounts, credit_limits, portal, portfolio
 from tradecover.services.authorization import Actor
 from tradecover.services.ports import Page
-from tradecover.web import broker_pages, csrf, insured_pages, staff_pages
+from tradecover.web import broker_pages, csrf, insured_pages, overdue_pages, premium_pages, staff_pages
 from tradecover.web.context import PageContext, page_context
 from tradecover.web.rendering import STATIC_DIR
 
@@ -235,3 +235,5 @@ def accumulation(request: Request, by: Annotated[str, Query(max_length=20)] = Di
 router.include_router(insured_pages.router)
 router.include_router(broker_pages.router)
 router.include_router(staff_pages.router)
+router.include_router(overdue_pages.router)
+router.include_router(premium_pages.router)
