@@ -32,7 +32,7 @@ from tradecover.domain.receivables import EntryKind, OpenItem, settle
 from tradecover.services.authorization import Actor, Permission, require, visible_organisations
 from tradecover.services.exposure import STATIC_EXCLUSIONS, book_of, identity_view
 from tradecover.services.ledger import after_change, buyer_of_policy, policy_to_act_on
-from tradecover.services.policies import get_policy
+from tradecover.services.policies import get_policy, list_policies
 from tradecover.services.ports import Page, UnitOfWork
 from tradecover.services.recording import new_id, record
 
@@ -394,3 +394,58 @@ def list_extensions(
     if buyer_id is not None:
         return uow.claims.extensions_of(policy.id, buyer_id)
     return [e for b in uow.ledger.buyers_with_entries(policy.id) for e in uow.claims.extensions_of(policy.id, b)]
+
+
+@dataclass(frozen=True)
+class NotifiableInvoice:
+    """An unpaid invoice of the insured that a notification may name."""
+
+    policy_id: str
+    policy_number: str
+    buyer_id: str
+    buyer_name: str
+    item: OpenItem
+    due_date: date
+    days_overdue: int
+
+    @property
+    def invoice_id(self) -> str:
+        return self.item.invoice.id
+
+    @property
+    def number(self) -> str:
+        return self.item.invoice.number
+
+
+def notifiable_invoices(
+    uow: UnitOfWork, clock: Clock, actor: Actor, *, overdue_only: bool, max_policies: int = 100
+) -> list[NotifiableInvoice]:
+    """The actor's unpaid invoices over the policies it may read — past due and not yet accepted in a
+    notification, if ``overdue_only`` — sorted by buyer, policy, due date and number."""
+    held, _ = list_policies(uow, actor, Page(limit=max_policies))
+    found: list[NotifiableInvoice] = []
+    for policy in held:
+        on = policy_today(uow, clock, policy)
+        for buyer_id in uow.ledger.buyers_with_entries(policy.id):
+            buyer = uow.buyers.get(buyer_id)
+            extensions = uow.claims.extensions_of(policy.id, buyer_id)
+            accepted = {
+                line.invoice_id for n in uow.claims.notifications_of(policy.id, buyer_id) for line in n.accepted
+            }
+            for item in _items(uow, policy, buyer_id, on):
+                due = effective_due_date(item.invoice, extensions)
+                if overdue_only and (item.open_gross_minor <= 0 or due >= on or item.invoice.id in accepted):
+                    continue
+                found.append(
+                    NotifiableInvoice(
+                        policy.id,
+                        policy.number,
+                        buyer_id,
+                        buyer.legal_name if buyer is not None else buyer_id,
+                        item,
+                        due,
+                        max((on - due).days, 0),
+                    )
+                )
+    found.sort(key=lambda c: (c.buyer_name, c.policy_number, c.due_date, c.number))
+    return found

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from tradecover.domain.parties import OrganisationKind
 from tradecover.services import accounts, portal
 from tradecover.services.authorization import Actor, not_found
+from tradecover.web.access import logged_in
 from tradecover.web.context import PageContext
 
 router = APIRouter(include_in_schema=False)
@@ -27,8 +28,6 @@ MAX_ID_LENGTH = 100
 @router.get("/insureds/{organisation_id}")
 def insured_page(request: Request, organisation_id: str) -> Response:
     """One insured's policies, utilisation per buyer and open alerts (404 when the user may not read it)."""
-    # pages.py includes this module's router: its guard is imported when a request comes, not at import time.
-    from tradecover.web.pages import _logged_in
 
     def build(page: PageContext, actor: Actor) -> Response:
         if len(organisation_id) > MAX_ID_LENGTH:  # no such id: the same page as any unknown one
@@ -53,4 +52,4 @@ def insured_page(request: Request, organisation_id: str) -> Response:
         }
         return page.render("broker_insured.html", values)
 
-    return _logged_in(request, build)
+    return logged_in(request, build)

@@ -20,7 +20,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from starlette.responses import Response
 
-from tradecover.domain.errors import DomainError, Forbidden, InvalidInput, NotFound
+from tradecover.domain.errors import InvalidInput, NotFound
 from tradecover.domain.money import Money
 from tradecover.domain.parties import Role
 from tradecover.ingest.ledger_formats import parse_ledger_file
@@ -28,7 +28,8 @@ from tradecover.services import buyers, credit_limits, ledger, policies, portal
 from tradecover.services.authorization import Actor
 from tradecover.services.ledger_import import import_ledger
 from tradecover.services.ports import Page
-from tradecover.web.context import PageContext, page_context
+from tradecover.web.access import error_page, logged_in
+from tradecover.web.context import PageContext
 
 router = APIRouter(include_in_schema=False)
 
@@ -43,25 +44,12 @@ FormText = Annotated[str, Form()]
 OffsetQuery = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
-def _error(page: PageContext, kind: str, status_code: int) -> Response:
-    return page.render("error.html", {"kind": kind, "status_code": status_code}, status_code=status_code)
+_error = error_page
 
 
 def _insured(request: Request, build: Callable[[PageContext, Actor], Response]) -> Response:
     """The page for a logged-in insured user; anyone else logged in is refused, a visitor sent to log in."""
-    page = page_context(request)
-    if page.actor is None:
-        return page.redirect("/login")
-    if page.actor.role is not Role.INSURED_USER:
-        return _error(page, "forbidden", 403)
-    try:
-        return build(page, page.actor)
-    except NotFound:
-        return _error(page, "not_found", 404)
-    except Forbidden:
-        return _error(page, "forbidden", 403)
-    except DomainError:
-        return _error(page, "invalid", 400)
+    return logged_in(request, build, role=Role.INSURED_USER)
 
 
 def _pager(offset: int, total: int) -> dict[str, int | None]:

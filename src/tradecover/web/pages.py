@@ -9,7 +9,6 @@ which check who may see what. Every form posts a CSRF token (:mod:`tradecover.we
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import cache
 from typing import Annotated
 
@@ -19,12 +18,13 @@ from starlette.staticfiles import StaticFiles
 
 from tradecover.domain.accumulation import Dimension
 from tradecover.domain.claims import ClaimStatus
-from tradecover.domain.errors import DomainError, Forbidden, NotAuthenticated, NotFound
+from tradecover.domain.errors import NotAuthenticated, NotFound
 from tradecover.domain.parties import Role
 from tradecover.services import accounts, credit_limits, portal, portfolio
 from tradecover.services.authorization import Actor
 from tradecover.services.ports import Page
 from tradecover.web import broker_pages, csrf, insured_pages, overdue_pages, premium_pages, staff_pages
+from tradecover.web.access import error_page, logged_in
 from tradecover.web.context import PageContext, page_context
 from tradecover.web.rendering import STATIC_DIR
 
@@ -100,23 +100,8 @@ def logout(request: Request, csrf_token: FormText = "") -> Response:
 # --- Pages of a logged-in user ----------------------------------------------------------------------------
 
 
-def _error(page: PageContext, kind: str, status_code: int) -> Response:
-    return page.render("error.html", {"kind": kind, "status_code": status_code}, status_code=status_code)
-
-
-def _logged_in(request: Request, build: Callable[[PageContext, Actor], Response]) -> Response:
-    """The page for a logged-in user; anyone else goes to the login page. Errors become error pages."""
-    page = page_context(request)
-    if page.actor is None:
-        return page.redirect("/login")
-    try:
-        return build(page, page.actor)
-    except NotFound:
-        return _error(page, "not_found", 404)
-    except Forbidden:
-        return _error(page, "forbidden", 403)
-    except DomainError:
-        return _error(page, "invalid", 400)
+_error = error_page
+_logged_in = logged_in
 
 
 @router.get("/home")

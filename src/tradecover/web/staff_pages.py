@@ -28,7 +28,8 @@ from tradecover.domain.receco import ReasonCode, ResponseType, label
 from tradecover.services import audit, credit_limits, financials, portfolio_loss
 from tradecover.services.authorization import Actor, Permission, require
 from tradecover.services.buyers import get_buyer
-from tradecover.web.context import PageContext, page_context
+from tradecover.web.access import error_page, logged_in, posted
+from tradecover.web.context import PageContext
 from tradecover.web.rendering import SECURITY_HEADERS
 
 router = APIRouter(include_in_schema=False)
@@ -40,32 +41,9 @@ MAX_SEED = 2**31 - 1
 CHART_BARS = 15
 
 
-def _error(page: PageContext, kind: str, status_code: int) -> Response:
-    return page.render("error.html", {"kind": kind, "status_code": status_code}, status_code=status_code)
-
-
-def _logged_in(request: Request, build: Callable[[PageContext, Actor], Response]) -> Response:
-    """As the other pages: the login page for a visitor, error pages for what the services refuse."""
-    page = page_context(request)
-    if page.actor is None:
-        return page.redirect("/login")
-    try:
-        return build(page, page.actor)
-    except NotFound:
-        return _error(page, "not_found", 404)
-    except Forbidden:
-        return _error(page, "forbidden", 403)
-    except DomainError:
-        return _error(page, "invalid", 400)
-
-
-def _posted(request: Request, csrf_token: str, build: Callable[[PageContext, Actor], Response]) -> Response:
-    def checked(page: PageContext, actor: Actor) -> Response:
-        if not page.csrf_valid(csrf_token):
-            return _error(page, "csrf", 403)
-        return build(page, actor)
-
-    return _logged_in(request, checked)
+_error = error_page
+_logged_in = logged_in
+_posted = posted
 
 
 # --- A referral's buyer file and its decision ----------------------------------------------------------------

@@ -1,0 +1,51 @@
+"""Who may see a portal page, and the error pages: the same answer on every page.
+
+A visitor goes to the login page; what the services refuse becomes an error page — 404 for what the
+user may not know exists (another tenant's object looks exactly like a nonexistent one), 403 for what
+it may see but not do, 400 for any other rule broken. Forms carry a CSRF token checked before any work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fastapi import Request, Response
+
+from tradecover.domain.errors import DomainError, Forbidden, NotFound
+from tradecover.domain.parties import Role
+from tradecover.services.authorization import Actor
+from tradecover.web.context import PageContext, page_context
+
+Build = Callable[[PageContext, Actor], Response]
+
+
+def error_page(page: PageContext, kind: str, status_code: int) -> Response:
+    return page.render("error.html", {"kind": kind, "status_code": status_code}, status_code=status_code)
+
+
+def logged_in(request: Request, build: Build, *, role: Role | None = None) -> Response:
+    """The page for a logged-in user (of `role`, if given; anyone else logged in gets 403)."""
+    page = page_context(request)
+    if page.actor is None:
+        return page.redirect("/login")
+    if role is not None and page.actor.role is not role:
+        return error_page(page, "forbidden", 403)
+    try:
+        return build(page, page.actor)
+    except NotFound:
+        return error_page(page, "not_found", 404)
+    except Forbidden:
+        return error_page(page, "forbidden", 403)
+    except DomainError:
+        return error_page(page, "invalid", 400)
+
+
+def posted(request: Request, csrf_token: str, build: Build, *, role: Role | None = None) -> Response:
+    """As `logged_in`, for a form: refused with 403 unless its CSRF token is this session's."""
+
+    def checked(page: PageContext, actor: Actor) -> Response:
+        if not page.csrf_valid(csrf_token):
+            return error_page(page, "csrf", 403)
+        return build(page, actor)
+
+    return logged_in(request, checked, role=role)
