@@ -10,15 +10,15 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from api_world import PASSWORD, World, add_receivables, build_world
+from api_world import World, add_receivables, build_world
 from fastapi.testclient import TestClient
 from httpx import Response
+from portal_support import csrf_token, log_in, page
 
 from tradecover.api.app import create_app
 from tradecover.bootstrap import Container
 from tradecover.ingest.ledger_csv import LEDGER_CSV_TEMPLATE
 
-CSRF_INPUT = re.compile(r'<input type="hidden" name="csrf_token" value="([0-9a-f]{64})">')
 HEADER = LEDGER_CSV_TEMPLATE.splitlines()[0]
 GOOD_LINE = "invoice,C0001,Buyer of A,552100554,,FR,P-0001,2026-03-01,2026-03-01,2026-04-30,1000.00,200.00,EUR,,,,,,,"
 BAD_LINE = "invoice,C0001,Buyer of A,552100554,,FR,P-0002,2026-03-01,2026-03-01,2026-04-30,mille,200.00,EUR,,,,,,,"
@@ -35,28 +35,10 @@ def client(container: Container, world: World) -> Iterator[TestClient]:
         yield opened
 
 
-def csrf_token(html: str) -> str:
-    found = CSRF_INPUT.search(html)
-    assert found, "no CSRF hidden input on the page"
-    return found.group(1)
-
-
-def log_in(client: TestClient, email: str) -> None:
-    token = csrf_token(client.get("/login").text)
-    response = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 303
-
-
 @pytest.fixture
 def insured(client: TestClient, world: World) -> TestClient:
     log_in(client, world.emails["insured_user"])
     return client
-
-
-def page(client: TestClient, url: str) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, response.text
-    return response.text
 
 
 def ask_limit(client: TestClient, buyer_id: str, amount: str, *, token: str | None = None) -> Response:

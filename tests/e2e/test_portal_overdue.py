@@ -13,17 +13,16 @@ from dataclasses import dataclass
 from datetime import date
 
 import pytest
-from api_world import PASSWORD, World, add_receivables, build_world
+from api_world import World, add_receivables, build_world
 from fastapi.testclient import TestClient
 from httpx import Response
+from portal_support import csrf_token, log_in, page
 
 from tradecover.api.app import create_app
 from tradecover.bootstrap import Container
 from tradecover.domain.money import Money
 from tradecover.services import ledger
 from tradecover.services.authorization import system_actor
-
-CSRF_INPUT = re.compile(r'<input type="hidden" name="csrf_token" value="([0-9a-f]{64})">')
 
 
 @dataclass(frozen=True)
@@ -68,28 +67,10 @@ def client(container: Container, world: World, overdue: Overdue) -> Iterator[Tes
         yield opened
 
 
-def csrf_token(html: str) -> str:
-    found = CSRF_INPUT.search(html)
-    assert found, "no CSRF hidden input on the page"
-    return found.group(1)
-
-
-def log_in(client: TestClient, email: str) -> None:
-    token = csrf_token(client.get("/login").text)
-    response = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 303
-
-
 @pytest.fixture
 def insured(client: TestClient, world: World) -> TestClient:
     log_in(client, world.emails["insured_user"])
     return client
-
-
-def page(client: TestClient, url: str) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, response.text
-    return response.text
 
 
 def file(client: TestClient, invoices: list[str], *, token: str | None = None) -> Response:

@@ -15,13 +15,13 @@ import pytest
 from api_world import PASSWORD, World, add_claims, add_receivables, build_world, claims_of
 from fastapi.testclient import TestClient
 from httpx import Response
+from portal_support import csrf_token
 
 from tradecover.api.app import create_app
 from tradecover.bootstrap import Container
 from tradecover.domain.periods import FixedClock
 from tradecover.web.session import SESSION_HOURS
 
-CSRF_INPUT = re.compile(r'<input type="hidden" name="csrf_token" value="([0-9a-f]{64})">')
 FR_AMOUNT = "1\u202f500,00\xa0€"  # Babel's fr_FR: narrow no-break space between thousands, no-break space before €
 EN_AMOUNT = "€1,500.00"
 
@@ -36,12 +36,6 @@ def visitor(container: Container, portal_world: World) -> Iterator[TestClient]:
     """A client that does not follow redirects, as a test of each step needs."""
     with TestClient(create_app(container=container), follow_redirects=False) as client:
         yield client
-
-
-def csrf_token(html: str) -> str:
-    found = CSRF_INPUT.search(html)
-    assert found, "no CSRF hidden input on the page"
-    return found.group(1)
 
 
 def set_cookies(response: Response) -> dict[str, str]:

@@ -12,16 +12,16 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from api_world import PASSWORD, World, build_world
+from api_world import World, build_world
 from fastapi.testclient import TestClient
 from httpx import Response
+from portal_support import csrf_token, log_in, page
 
 from tradecover.api.app import create_app
 from tradecover.bootstrap import Container
 from tradecover.services import policies, premium
 from tradecover.services.authorization import system_actor
 
-CSRF_INPUT = re.compile(r'<input type="hidden" name="csrf_token" value="([0-9a-f]{64})">')
 TERMS = {"minimum_premium": {"amount": "8000.00", "currency": "EUR"}}
 Q1 = "2026-01-01_2026-03-31"
 
@@ -53,28 +53,10 @@ def client(container: Container, world: World) -> Iterator[TestClient]:
         yield opened
 
 
-def csrf_token(html: str) -> str:
-    found = CSRF_INPUT.search(html)
-    assert found, "no CSRF hidden input on the page"
-    return found.group(1)
-
-
-def log_in(client: TestClient, email: str) -> None:
-    token = csrf_token(client.get("/login").text)
-    response = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
-    assert response.status_code == 303
-
-
 @pytest.fixture
 def insured(client: TestClient, world: World) -> TestClient:
     log_in(client, world.emails["insured_user"])
     return client
-
-
-def page(client: TestClient, url: str) -> str:
-    response = client.get(url)
-    assert response.status_code == 200, response.text
-    return response.text
 
 
 def declare(client: TestClient, world: World, domestic: str, *, token: str | None = None) -> Response:

@@ -6,7 +6,6 @@ The API world (api_world.py) with its receivables; runs on SQLite and, when conf
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -14,13 +13,13 @@ from datetime import timedelta
 import pytest
 from api_world import PASSWORD, World, add_receivables, build_world
 from fastapi.testclient import TestClient
+from portal_support import csrf_token
 
 from tradecover.api.app import create_app
 from tradecover.bootstrap import Container
 from tradecover.services import credit_limits
 from tradecover.services.authorization import system_actor
 
-CSRF_INPUT = re.compile(r'<input type="hidden" name="csrf_token" value="([0-9a-f]{64})">')
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
@@ -33,12 +32,6 @@ def staff_world(container: Container) -> World:
 def client(container: Container, staff_world: World) -> Iterator[TestClient]:
     with TestClient(create_app(container=container), follow_redirects=False) as opened:
         yield opened
-
-
-def csrf_token(html: str) -> str:
-    found = CSRF_INPUT.search(html)
-    assert found, "no CSRF hidden input on the page"
-    return found.group(1)
 
 
 def log_in(client: TestClient, email: str) -> None:
