@@ -23,12 +23,14 @@ def error_page(page: PageContext, kind: str, status_code: int) -> Response:
     return page.render("error.html", {"kind": kind, "status_code": status_code}, status_code=status_code)
 
 
-def logged_in(request: Request, build: Build, *, role: Role | None = None) -> Response:
-    """The page for a logged-in user (of `role`, if given; anyone else logged in gets 403)."""
+def logged_in(
+    request: Request, build: Build, *, role: Role | None = None, allow: Callable[[Actor], bool] | None = None
+) -> Response:
+    """The page for a logged-in user (of `role`, or that `allow` accepts, if given; anyone else gets 403)."""
     page = page_context(request)
     if page.actor is None:
         return page.redirect("/login")
-    if role is not None and page.actor.role is not role:
+    if (role is not None and page.actor.role is not role) or (allow is not None and not allow(page.actor)):
         return error_page(page, "forbidden", 403)
     try:
         return build(page, page.actor)
@@ -40,7 +42,14 @@ def logged_in(request: Request, build: Build, *, role: Role | None = None) -> Re
         return error_page(page, "invalid", 400)
 
 
-def posted(request: Request, csrf_token: str, build: Build, *, role: Role | None = None) -> Response:
+def posted(
+    request: Request,
+    csrf_token: str,
+    build: Build,
+    *,
+    role: Role | None = None,
+    allow: Callable[[Actor], bool] | None = None,
+) -> Response:
     """As `logged_in`, for a form: refused with 403 unless its CSRF token is this session's."""
 
     def checked(page: PageContext, actor: Actor) -> Response:
@@ -48,4 +57,4 @@ def posted(request: Request, csrf_token: str, build: Build, *, role: Role | None
             return error_page(page, "csrf", 403)
         return build(page, actor)
 
-    return logged_in(request, checked, role=role)
+    return logged_in(request, checked, role=role, allow=allow)

@@ -28,7 +28,7 @@ from tradecover.services import buyers, credit_limits, ledger, policies, portal
 from tradecover.services.authorization import Actor
 from tradecover.services.ledger_import import import_ledger
 from tradecover.services.ports import Page
-from tradecover.web.access import error_page, logged_in
+from tradecover.web.access import error_page, logged_in, posted
 from tradecover.web.context import PageContext
 
 router = APIRouter(include_in_schema=False)
@@ -185,8 +185,6 @@ def request_limit(
     """A limit request: the engine's answer is shown at once on the buyer's page (303 there)."""
 
     def build(page: PageContext, actor: Actor) -> Response:
-        if not page.csrf_valid(csrf_token):
-            return _error(page, "csrf", 403)
         form = {"amount": amount[:40], "currency": currency[:3], "policy": policy[:100]}
         typed = "".join(amount.split())
         if not AMOUNT.match(typed) or currency not in CURRENCIES:
@@ -211,7 +209,7 @@ def request_limit(
                 return _buyer_page(page, actor, buyer_id, form=form, error="amount", status_code=422)
         return page.redirect(f"/buyers/{outcome.request.buyer_id}?decision={outcome.request.id}#decision")
 
-    return _insured(request, build)
+    return posted(request, csrf_token, build, role=Role.INSURED_USER)
 
 
 # --- Ledger import ----------------------------------------------------------------------------------------
@@ -249,8 +247,6 @@ def import_upload(
     """Upload a ledger file; the report names each refused line (file, line, field, message)."""
 
     def build(page: PageContext, actor: Actor) -> Response:
-        if not page.csrf_valid(csrf_token):
-            return _error(page, "csrf", 403)
         limit = page.container.settings.max_upload_bytes
         data = file.file.read(limit + 1) if file is not None else b""
         if not data:
@@ -274,4 +270,4 @@ def import_upload(
                 uow.commit()
         return _import_page(page, actor, report=report)
 
-    return _insured(request, build)
+    return posted(request, csrf_token, build, role=Role.INSURED_USER)

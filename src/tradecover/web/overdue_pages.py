@@ -18,11 +18,13 @@ from starlette.responses import Response
 
 from tradecover.domain.errors import DomainError, Forbidden, NotFound
 from tradecover.domain.money import Money
+from tradecover.domain.parties import Role
 from tradecover.services import overdues, policies
 from tradecover.services.authorization import Actor
 from tradecover.services.ports import Page, UnitOfWork
+from tradecover.web.access import posted
 from tradecover.web.context import PageContext
-from tradecover.web.insured_pages import MAX_POLICIES, _error, _insured
+from tradecover.web.insured_pages import MAX_POLICIES, _insured
 
 router = APIRouter(include_in_schema=False)
 
@@ -121,8 +123,6 @@ def file_overdue(
     """File the chosen invoices: one notification per policy and buyer, each invoice accepted or refused."""
 
     def build(page: PageContext, actor: Actor) -> Response:
-        if not page.csrf_valid(csrf_token):
-            return _error(page, "csrf", 403)
         wanted = list(dict.fromkeys(i[:100] for i in (invoices or []) if i))[:MAX_CHOSEN]
         if not wanted:
             return _form_page(page, actor, error="nothing_chosen", status_code=422)
@@ -143,7 +143,7 @@ def file_overdue(
                 uow.commit()
         return _outcome_page(page, actor, outcomes)
 
-    return _insured(request, build)
+    return posted(request, csrf_token, build, role=Role.INSURED_USER)
 
 
 def _outcome_page(page: PageContext, actor: Actor, outcomes: list[Outcome]) -> Response:

@@ -31,7 +31,8 @@ from tradecover.domain.premium import (
 from tradecover.services import policies, premium, premium_documents
 from tradecover.services.authorization import Actor
 from tradecover.services.ports import Page, UnitOfWork
-from tradecover.web.context import PageContext, page_context
+from tradecover.web.access import error_page, logged_in, posted
+from tradecover.web.context import PageContext
 from tradecover.web.insured_pages import AMOUNT
 
 router = APIRouter(include_in_schema=False)
@@ -41,25 +42,12 @@ FormText = Annotated[str, Form()]
 IdQuery = Annotated[str, Query(max_length=100)]
 
 
-def _error(page: PageContext, kind: str, status_code: int) -> Response:
-    return page.render("error.html", {"kind": kind, "status_code": status_code}, status_code=status_code)
+_error = error_page
 
 
 def _reader(request: Request, build: Callable[[PageContext, Actor], Response], *, staff: bool = True) -> Response:
     """A page for a logged-in insured user (or, with ``staff``, a staff member); others are refused."""
-    page = page_context(request)
-    if page.actor is None:
-        return page.redirect("/login")
-    if page.actor.role is not Role.INSURED_USER and not (staff and page.actor.is_staff):
-        return _error(page, "forbidden", 403)
-    try:
-        return build(page, page.actor)
-    except NotFound:
-        return _error(page, "not_found", 404)
-    except Forbidden:
-        return _error(page, "forbidden", 403)
-    except DomainError:
-        return _error(page, "invalid", 400)
+    return logged_in(request, build, allow=lambda a: a.role is Role.INSURED_USER or (staff and a.is_staff))
 
 
 def _policies(uow: UnitOfWork, actor: Actor, policy_id: str) -> list[Policy]:
@@ -172,8 +160,6 @@ def declare(
     """Declare a period's turnover; the record is shown at once on the premium page (303 there)."""
 
     def build(page: PageContext, actor: Actor) -> Response:
-        if not page.csrf_valid(csrf_token):
-            return _error(page, "csrf", 403)
         form = {"policy": policy[:100], "period": period[:40], "domestic": domestic[:40], "export": export[:40]}
         amounts = {"domestic": "".join(domestic.split()), "export": "".join(export.split())}
         problem: DomainError | None = None
@@ -207,7 +193,7 @@ def declare(
                 return _premium_page(page, actor, form=form, error=refused, status_code=422)
         return page.redirect(f"/premium?declared={outcome.declaration.id}#declaration")
 
-    return _reader(request, build, staff=False)
+    return posted(request, csrf_token, build, role=Role.INSURED_USER)
 
 
 # --- Files ------------------------------------------------------------------------------------------------
