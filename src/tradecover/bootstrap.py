@@ -12,6 +12,7 @@ from tradecover.config import Settings
 from tradecover.domain.periods import Clock, SystemClock
 from tradecover.persistence.engine import make_engine, make_session_factory
 from tradecover.persistence.uow import SqlAlchemyUnitOfWork
+from tradecover.services.login_throttle import LoginThrottle
 
 
 @dataclass
@@ -20,6 +21,7 @@ class Container:
     engine: Engine
     session_factory: sessionmaker[Session]
     clock: Clock = field(default_factory=SystemClock)
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)  # shared by the API and the portal
 
     def uow(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self.session_factory)

@@ -25,7 +25,7 @@ from browser_support import ARTIFACTS, watch
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from tradecover.api.app import create_app
-from tradecover.bootstrap import build
+from tradecover.bootstrap import Container, build
 from tradecover.config import Environment, Settings
 from tradecover.persistence.migrate import upgrade
 from tradecover.services.demo_book import load_demo_book
@@ -46,9 +46,10 @@ def _require_chromium() -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app served by uvicorn in a background thread; yields its base URL (``http://127.0.0.1:PORT``).
+def live_container(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
+    """The live server's container: a SQLite database holding the demo book (its claims included).
 
+    Tests read it to find what to open (a claim's insured, say); they change data only through the pages.
     Password hashing is already test-sized here (the session-wide autouse fixture runs first).
     """
     _require_chromium()
@@ -57,7 +58,14 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     container = build(settings)
     upgrade(container.engine)
     load_demo_book(container.uow, container.clock, buyers_count=DEMO_BUYERS)
+    yield container
+    container.dispose()
 
+
+@pytest.fixture(scope="session")
+def live_server(live_container: Container) -> Iterator[str]:
+    """The app served by uvicorn in a background thread; yields its base URL (``http://127.0.0.1:PORT``)."""
+    container = live_container
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -74,7 +82,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
-        container.dispose()
 
 
 def _wait_until_answering(url: str, server: uvicorn.Server, thread: threading.Thread) -> None:

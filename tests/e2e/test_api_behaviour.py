@@ -1009,3 +1009,15 @@ def test_idempotency_keys_expire_after_the_configured_hours(
     )
     assert after_expiry.status_code == 201, after_expiry.text
     assert after_expiry.json()["id"] != first.json()["id"]
+
+
+def test_password_guessing_on_the_token_endpoint_is_slowed(app_client: TestClient, world: World) -> None:
+    email = world.emails["underwriter"]
+    for _ in range(5):
+        wrong = app_client.post(f"{API}/auth/token", data={"username": email, "password": "guess"})
+        assert wrong.status_code == 401
+    refused = app_client.post(f"{API}/auth/token", data={"username": email, "password": PASSWORD})
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "auth.too_many_attempts"
+    other = app_client.post(f"{API}/auth/token", data={"username": world.emails["admin"], "password": PASSWORD})
+    assert other.status_code == 200

@@ -113,21 +113,33 @@ def test_logging_in_sets_an_httponly_samesite_session_cookie(visitor: TestClient
     assert visitor.get("/login").headers["location"] == "/home"
 
 
-@pytest.mark.parametrize("who", ["wrong password", "unknown address", "empty form"])
-def test_a_failed_login_says_the_same_whether_the_address_exists(
-    visitor: TestClient, portal_world: World, who: str
+def test_a_failed_login_says_the_same_whether_the_address_exists_then_slows_guessing(
+    visitor: TestClient, portal_world: World, container: Container
 ) -> None:
-    email, password = {
-        "wrong password": (portal_world.emails["insured_user"], "not the password"),
-        "unknown address": ("nobody@example.fr", "not the password"),
-        "empty form": ("", ""),
-    }[who]
-    response = log_in(visitor, email, password)
-    assert response.status_code == 200
     error = '<p role="alert" id="login-error">L\'adresse e-mail ou le mot de passe est incorrect.</p>'
-    assert error in response.text
-    assert "tc_session" not in set_cookies(response)
-    assert visitor.get("/home").status_code == 303
+    for email, password in (
+        (portal_world.emails["insured_user"], "not the password"),
+        ("nobody@example.fr", "not the password"),
+        ("", ""),
+    ):
+        response = log_in(visitor, email, password)
+        assert response.status_code == 200
+        assert error in response.text
+        assert "tc_session" not in set_cookies(response)
+        assert visitor.get("/home").status_code == 303
+
+    email = portal_world.emails["insured_user"]
+    for _ in range(container.login_throttle.policy.failures_per_email - 1):  # one failure above already
+        assert log_in(visitor, email, "still not the password").status_code == 200
+    refused = log_in(visitor, email, PASSWORD)  # the right password, too late: not even checked
+    assert refused.status_code == 429
+    assert "Trop de tentatives échouées. Réessayez dans 15 minutes." in refused.text
+    assert "tc_session" not in set_cookies(refused)
+    assert log_in(visitor, portal_world.emails["underwriter"], PASSWORD).status_code == 303  # others log in
+    visitor.cookies.clear()
+    assert isinstance(container.clock, FixedClock)
+    container.clock.advance(timedelta(minutes=15))
+    assert log_in(visitor, email, PASSWORD).status_code == 303
 
 
 def test_a_login_post_without_the_csrf_token_is_refused(visitor: TestClient, portal_world: World) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from tradecover.domain.errors import Conflict
+from tradecover.domain.errors import Conflict, DomainError
 from tradecover.domain.identifiers import IdentifierKind, generate_siren
 from tradecover.domain.parties import MandateScope, OrganisationKind, Role
 from tradecover.domain.periods import Clock, FixedClock
@@ -22,8 +22,20 @@ from tradecover.domain.premium import declaration_calendar, declaration_due_date
 from tradecover.ingest.bodacc import BodaccAnnouncement, ProcedureKind
 from tradecover.ingest.financials_csv import StatementRow
 from tradecover.ingest.reference_codes import naf_codes
-from tradecover.services import accounts, buyers, credit_limits, financials, grading, monitoring, policies, premium
+from tradecover.services import (
+    accounts,
+    buyers,
+    claims,
+    credit_limits,
+    financials,
+    grading,
+    monitoring,
+    overdues,
+    policies,
+    premium,
+)
 from tradecover.services.authorization import Actor, system_actor
+from tradecover.services.overdues import insolvency_dates
 from tradecover.services.ports import Page, UnitOfWork
 
 DEMO_PASSWORD = "tradecover-demo"  # noqa: S105 - published demo credential, development only
@@ -212,6 +224,7 @@ class DemoSummary:
     limits: int = 0
     invoices: int = 0
     insolvencies: int = 0
+    claims: int = 0
     declarations: int = 0
     premium_documents: int = 0
 
@@ -374,9 +387,12 @@ def load_demo_book(
     summary.graded = graded.graded
     summary.limits = _demo_limits(uow_factory, clock, admin, rng, demo_sirens)
     summary.invoices = _demo_ledger(uow_factory, clock, admin, rng)
+    owed = _buyers_owing_overdue(uow_factory, clock, admin)
+    targets = [siren for siren in demo_sirens if siren in owed] or demo_sirens  # a claim to show, if any owes
     with uow_factory() as uow:
-        insolvent = monitoring.ingest_bodacc(uow, clock, admin, _demo_insolvencies(rng, demo_sirens, clock.today()))
+        insolvent = monitoring.ingest_bodacc(uow, clock, admin, _demo_insolvencies(rng, targets, clock.today()))
     summary.insolvencies = insolvent.insolvencies
+    summary.claims = _demo_claims(uow_factory, clock, admin)
     summary.declarations, summary.premium_documents = _demo_premium(uow_factory, clock, admin, rng)
     return summary
 
@@ -514,6 +530,43 @@ def _demo_ledger(uow_factory: Callable[[], UnitOfWork], clock: Clock, admin: Act
             uow.commit()
         created += sum(1 for r in parsed.records if isinstance(r, InvoiceRecord)) - report.refused
     return created
+
+
+def _buyers_owing_overdue(uow_factory: Callable[[], UnitOfWork], clock: Clock, admin: Actor) -> set[str]:
+    """The SIRENs of the buyers with overdue unpaid invoices on some policy."""
+    with uow_factory() as uow:
+        owing = {line.buyer_id for line in overdues.notifiable_invoices(uow, clock, admin, overdue_only=True)}
+        found = (uow.buyers.get(buyer_id) for buyer_id in owing)
+        return {siren for buyer in found if buyer is not None and (siren := buyer.identifier(IdentifierKind.SIREN))}
+
+
+def _demo_claims(uow_factory: Callable[[], UnitOfWork], clock: Clock, admin: Actor) -> int:
+    """The insolvent buyers' overdue invoices notified, and their claims filed: pending their documents, for the
+    insured to send and the claims handler to instruct. Through the services, as an insured would."""
+    with uow_factory() as uow:
+        insolvent = {
+            buyer_id
+            for buyer_id in uow.buyers.by_sirens(sorted(_buyers_owing_overdue(uow_factory, clock, admin))).values()
+            if insolvency_dates(uow, buyer_id)[1] is not None
+        }
+        pairs = sorted(
+            {
+                (line.policy_id, line.buyer_id)
+                for line in overdues.notifiable_invoices(uow, clock, admin, overdue_only=True)
+                if line.buyer_id in insolvent
+            }
+        )
+    filed = 0
+    for policy_id, buyer_id in pairs:
+        with uow_factory() as uow:
+            try:
+                overdues.declare_overdue(uow, clock, admin, policy_id=policy_id, buyer_id=buyer_id)
+                claims.file_claim(uow, clock, admin, policy_id=policy_id, buyer_id=buyer_id)
+            except DomainError:
+                continue  # e.g. every invoice notified too late: no claim to show on this pair
+            uow.commit()
+            filed += 1
+    return filed
 
 
 def _demo_statements(rng: random.Random, sirens: list[str], today: date) -> list[StatementRow]:

@@ -57,6 +57,7 @@ from tradecover.services.ports import UnitOfWork
 from tradecover.services.recording import new_id, record
 
 MAX_REPORTED_LINES = 10_000
+PROGRESS_EVERY = 1000  # records between two progress reports: often enough for a bar, rare enough to cost nothing
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -325,10 +326,12 @@ def import_ledger(
     partial: bool = False,
     create_buyers: bool = True,
     customers: Mapping[str, str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
     """Check every record of ``parsed`` and, unless dry-run (or refused lines without ``partial``), record them.
 
-    The caller commits: on an exception nothing of the file is kept.
+    The caller commits: on an exception nothing of the file is kept. ``progress(done, total)``, when given, is
+    told how many records were checked, every :data:`PROGRESS_EVERY` records and at the end (a portal job's bar).
     """
     policy = policy_to_act_on(uow, actor, policy_id)
     report = ImportReport(parsed.name, parsed.format, policy.id, dry_run, partial)
@@ -383,7 +386,10 @@ def import_ledger(
             known = currencies[code] = checked_currency(code)
         return known
 
-    for rec in parsed.records:
+    total = len(parsed.records)
+    for index, rec in enumerate(parsed.records):
+        if progress is not None and index % PROGRESS_EVERY == 0:
+            progress(index, total)
         src = rec.source
         kind = rec.kind.value if not isinstance(rec, PaymentRecord) else "payment"
         reference = rec.number if isinstance(rec, InvoiceRecord) else (
@@ -506,6 +512,8 @@ def import_ledger(
         except DomainError as error:
             report.add(ImportLine(src.file, src.line, kind, reference, "refused", error.code, error.field, str(error)))
 
+    if progress is not None:
+        progress(total, total)
     report.unmapped_customers = [
         {
             "account": ref.account,

@@ -29,6 +29,7 @@ from tradecover.services.authorization import (
     Actor,
     Permission,
     can_read,
+    ensure_can_read,
     require,
     visible_organisations,
 )
@@ -242,13 +243,16 @@ class InsuredHome:
     alerts: OpenAlerts
 
 
-def insured_home(uow: UnitOfWork, actor: Actor, *, on: date, top: int = 20) -> InsuredHome:
-    """The insured's own policies (never another's), each with its ``top`` buyers, and its open alerts."""
-    overviews = tuple(
-        policy_overview(uow, actor, policy.id, on=on, top=top)
-        for policy in _policies_of(uow, actor, actor.organisation_id)
-    )
-    return InsuredHome(overviews, open_alerts(uow, actor, organisation_id=actor.organisation_id))
+def insured_home(
+    uow: UnitOfWork, actor: Actor, *, on: date, top: int = 20, organisation_id: str | None = None
+) -> InsuredHome:
+    """An insured's policies (its own, or those of the insured a broker acts for), each with its ``top`` buyers,
+    and its open alerts."""
+    insured = organisation_id or actor.organisation_id
+    ensure_can_read(actor, insured, "organisation", insured)
+    held = _policies_of(uow, actor, insured)
+    overviews = tuple(policy_overview(uow, actor, policy.id, on=on, top=top) for policy in held)
+    return InsuredHome(overviews, open_alerts(uow, actor, organisation_id=insured))
 
 
 # --- The broker's home ----------------------------------------------------------------------------------------

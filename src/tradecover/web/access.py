@@ -58,3 +58,32 @@ def posted(
         return build(page, actor)
 
     return logged_in(request, checked, role=role, allow=allow)
+
+
+def insured_only(build: Build, *, staff: bool = False) -> Build:
+    """`build` for an insured's user or a broker acting for one (and, with `staff`, the insurer's staff)."""
+
+    def guarded(page: PageContext, actor: Actor) -> Response:
+        if staff and actor.is_staff:
+            return build(page, actor)
+        if actor.role is Role.BROKER_USER and page.acting is None:
+            return error_page(page, "choose_insured", 409)  # the broker chooses whom it acts for first
+        if not page.insured_side:
+            return error_page(page, "forbidden", 403)
+        return build(page, actor)
+
+    return guarded
+
+
+def insured_screen(request: Request, build: Build) -> Response:
+    """An insured's screen: for an insured user, or a broker acting for one of its mandated insureds.
+
+    The broker's actor is narrowed to that insured (see :func:`tradecover.web.context.page_context`), so the
+    screen shows exactly what the insured would see; acting needs an ``act`` mandate, which the services check.
+    """
+    return logged_in(request, insured_only(build))
+
+
+def insured_form(request: Request, csrf_token: str, build: Build) -> Response:
+    """As `insured_screen`, for a form (CSRF checked first)."""
+    return posted(request, csrf_token, insured_only(build))

@@ -8,7 +8,7 @@ ended mandate takes effect on the next page.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from starlette.requests import Request
@@ -17,13 +17,13 @@ from starlette.responses import Response
 from tradecover.bootstrap import Container
 from tradecover.config import Environment
 from tradecover.domain.errors import NotAuthenticated
-from tradecover.domain.parties import OrganisationKind
+from tradecover.domain.parties import Organisation, OrganisationKind, Role
 from tradecover.services import accounts, portal
 from tradecover.services.authorization import ROLE_PERMISSIONS, Actor, Permission
 from tradecover.web import csrf
 from tradecover.web.i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_SECONDS, LANGUAGES, choose_language
 from tradecover.web.rendering import redirect, render_html
-from tradecover.web.session import SESSION_COOKIE, PortalSession, issue_session, read_session
+from tradecover.web.session import ACTING_COOKIE, SESSION_COOKIE, PortalSession, issue_session, read_session
 
 
 @dataclass
@@ -41,6 +41,8 @@ class PageContext:
     new_session: str | None = None  # a session cookie to set (after logging in)
     end_session: bool = False
     send_nonce: bool = False  # the nonce is new: the cookie is (re)set
+    acting: Organisation | None = None  # the insured a broker acts for: the insured's screens show it alone
+    new_acting: str | None = None  # the acting cookie to set ("" clears it)
 
     @property
     def secret(self) -> str:
@@ -82,7 +84,8 @@ class PageContext:
             "me": self.me,
             "actor": self.actor,
             "csrf_token": self.csrf_token(),
-            "may": permissions_of(self.actor),
+            "may": permissions_of(self.actor, acting=self.acting is not None),
+            "acting": self.acting,
             "today": self.container.clock.today(),
             "current": "",
         }
@@ -107,18 +110,32 @@ class PageContext:
             )
         elif self.end_session or self.stale_session:
             response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=secure)
+        if self.new_acting:
+            response.set_cookie(ACTING_COOKIE, self.new_acting, httponly=True, samesite="lax", secure=secure)
+        elif self.new_acting is not None or self.end_session:
+            response.delete_cookie(ACTING_COOKIE, httponly=True, samesite="lax", secure=secure)
         return response
 
+    @property
+    def insured_side(self) -> bool:
+        """Whether the insured's screens are open to this user: an insured, or a broker acting for one."""
+        if self.actor is None:
+            return False
+        return self.actor.role is Role.INSURED_USER or (self.actor.role is Role.BROKER_USER and self.acting is not None)
 
-def permissions_of(actor: Actor | None) -> dict[str, bool]:
+
+def permissions_of(actor: Actor | None, *, acting: bool = False) -> dict[str, bool]:
     """Which of the portal's pages the navigation offers (the services check again on each)."""
     if actor is None:
         return {}
     role = actor.role
     return {
+        "insured_screens": role is Role.INSURED_USER or (role is Role.BROKER_USER and acting),
         "decide_limits": actor.is_staff and role in ROLE_PERMISSIONS[Permission.LIMIT_DECIDE],
         "read_portfolio": actor.is_staff and role in ROLE_PERMISSIONS[Permission.PORTFOLIO_READ],
         "read_claims": actor.organisation_kind is not OrganisationKind.FACTOR,
+        "monitor": actor.is_staff and role in {Role.ADMIN, Role.UNDERWRITER, Role.RISK_MANAGER},
+        "administer": actor.is_staff and role in ROLE_PERMISSIONS[Permission.USER_CREATE],
     }
 
 
@@ -147,4 +164,28 @@ def page_context(request: Request) -> PageContext:
         except NotAuthenticated:
             context.actor = context.me = None
     context.stale_session = cookie is not None and context.session is None
+    if context.actor is not None and context.actor.role is Role.BROKER_USER:
+        _act_for(context, request.cookies.get(ACTING_COOKIE))
     return context
+
+
+def _act_for(context: PageContext, insured_id: str | None) -> None:
+    """A broker acting for one insured under its mandate sees that insured's data alone, with the same scope.
+
+    The cookie only narrows what the broker may already read: an insured not (or no longer) under its mandate
+    is ignored and the cookie cleared.
+    """
+    actor = context.actor
+    if actor is None or not insured_id:
+        return
+    scope = actor.mandates.get(insured_id)
+    if scope is None:
+        context.new_acting = ""
+        return
+    with context.container.uow() as uow:
+        organisation = uow.organisations.get(insured_id)
+    if organisation is None:
+        context.new_acting = ""
+        return
+    context.actor = replace(actor, mandates={insured_id: scope})
+    context.acting = organisation

@@ -18,13 +18,12 @@ from starlette.responses import Response
 
 from tradecover.domain.errors import DomainError, Forbidden, NotFound
 from tradecover.domain.money import Money
-from tradecover.domain.parties import Role
 from tradecover.services import overdues, policies
 from tradecover.services.authorization import Actor
 from tradecover.services.ports import Page, UnitOfWork
-from tradecover.web.access import posted
+from tradecover.web.access import insured_form, insured_screen
 from tradecover.web.context import PageContext
-from tradecover.web.insured_pages import MAX_POLICIES, _insured
+from tradecover.web.insured_pages import MAX_POLICIES
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,7 +52,7 @@ def _form_page(page: PageContext, actor: Actor, *, error: str | None = None, sta
 @router.get("/overdues/new")
 def overdue_form(request: Request) -> Response:
     """The insured's unpaid invoices past due, to choose those to notify."""
-    return _insured(request, lambda page, actor: _form_page(page, actor))
+    return insured_screen(request, lambda page, actor: _form_page(page, actor))
 
 
 @dataclass(frozen=True)
@@ -143,7 +142,7 @@ def file_overdue(
                 uow.commit()
         return _outcome_page(page, actor, outcomes)
 
-    return posted(request, csrf_token, build, role=Role.INSURED_USER)
+    return insured_form(request, csrf_token, build)
 
 
 def _outcome_page(page: PageContext, actor: Actor, outcomes: list[Outcome]) -> Response:
@@ -205,4 +204,4 @@ def overdue_list(request: Request, offset: OffsetQuery = 0) -> Response:
         }
         return page.render("overdue_list.html", values)
 
-    return _insured(request, build)
+    return insured_screen(request, build)

@@ -17,13 +17,24 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 
 from tradecover.domain.accumulation import Dimension
-from tradecover.domain.claims import ClaimStatus
-from tradecover.domain.errors import NotAuthenticated, NotFound
+from tradecover.domain.errors import NotAuthenticated, NotFound, RateLimited
 from tradecover.domain.parties import Role
 from tradecover.services import accounts, credit_limits, portal, portfolio
 from tradecover.services.authorization import Actor
 from tradecover.services.ports import Page
-from tradecover.web import broker_pages, csrf, insured_pages, overdue_pages, premium_pages, staff_pages
+from tradecover.web import (
+    admin_pages,
+    alert_pages,
+    broker_pages,
+    claim_pages,
+    csrf,
+    insured_pages,
+    monitoring_pages,
+    overdue_pages,
+    premium_pages,
+    receivable_pages,
+    staff_pages,
+)
 from tradecover.web.access import error_page, logged_in
 from tradecover.web.context import PageContext, page_context
 from tradecover.web.rendering import STATIC_DIR
@@ -58,10 +69,18 @@ def root(request: Request) -> Response:
 # --- Session ----------------------------------------------------------------------------------------------
 
 
-def _login_page(page: PageContext, *, email: str = "", failed: bool = False) -> Response:
+def _login_page(
+    page: PageContext, *, email: str = "", failed: bool = False, throttled: int = 0, status_code: int = 200
+) -> Response:
     # The login form acts for nobody yet: its token is bound to no session, whatever the browser holds.
-    values = {"email": email, "failed": failed, "login_token": page.csrf_token(csrf.ANONYMOUS), "current": "login"}
-    return page.render("login.html", values)
+    values = {
+        "email": email,
+        "failed": failed,
+        "throttled": throttled,
+        "login_token": page.csrf_token(csrf.ANONYMOUS),
+        "current": "login",
+    }
+    return page.render("login.html", values, status_code=status_code)
 
 
 @router.get("/login")
@@ -77,12 +96,19 @@ def login(request: Request, email: FormText = "", password: FormText = "", csrf_
     page = page_context(request)
     if not page.csrf_valid(csrf_token, csrf.ANONYMOUS):
         return _error(page, "csrf", 403)
+    address = email[:MAX_EMAIL_LENGTH]
+    client = request.client.host if request.client is not None else "unknown"
     try:
         with page.container.uow() as uow:
-            user = accounts.authenticate(uow, email[:MAX_EMAIL_LENGTH], password)
+            user = page.container.login_throttle.attempt(
+                address, client, page.container.clock.now(), lambda: accounts.authenticate(uow, address, password)
+            )
     except NotAuthenticated:
         # The same answer whether the address has an account or not (and the same time: see authenticate).
-        return _login_page(page, email=email[:MAX_EMAIL_LENGTH], failed=True)
+        return _login_page(page, email=address, failed=True)
+    except RateLimited as refused:
+        minutes = int(refused.context.get("minutes", 15))
+        return _login_page(page, email=address, throttled=minutes, status_code=429)
     page.log_in(user.id)
     return page.redirect("/home")
 
@@ -114,9 +140,10 @@ def _home(page: PageContext, actor: Actor) -> Response:
     today = container.clock.today()
     values: dict[str, object] = {"on": today, "current": "home"}
     with container.uow() as uow:
-        if actor.role is Role.INSURED_USER:
+        if page.insured_side:  # an insured, or a broker acting for one
             template = "home_insured.html"
-            values["home"] = portal.insured_home(uow, actor, on=today, top=INSURED_TOP_BUYERS)
+            acting = page.acting.id if page.acting is not None else None
+            values["home"] = portal.insured_home(uow, actor, on=today, top=INSURED_TOP_BUYERS, organisation_id=acting)
         elif actor.role is Role.BROKER_USER:
             template = "home_broker.html"
             values["rows"] = portal.broker_home(uow, actor, on=today)
@@ -172,28 +199,6 @@ def referrals(request: Request, offset: OffsetQuery = 0) -> Response:
     return _logged_in(request, build)
 
 
-@router.get("/claims")
-def claims_list(
-    request: Request, offset: OffsetQuery = 0, status: Annotated[str, Query(max_length=40)] = ""
-) -> Response:
-    """The claims the user may read: the insurer's staff all, an insured its own, a broker its mandates'."""
-
-    def build(page: PageContext, actor: Actor) -> Response:
-        chosen = ClaimStatus(status) if status in set(ClaimStatus) else None
-        with page.container.uow() as uow:
-            lines, total = portal.claim_lines(uow, actor, status=chosen, page=Page(limit=LIST_PAGE_SIZE, offset=offset))
-        values = {
-            "lines": lines,
-            "pager": _pager(offset, total),
-            "status": chosen.value if chosen else "",
-            "statuses": [s.value for s in ClaimStatus],
-            "current": "claims",
-        }
-        return page.render("claims.html", values)
-
-    return _logged_in(request, build)
-
-
 @router.get("/accumulation")
 def accumulation(request: Request, by: Annotated[str, Query(max_length=20)] = Dimension.BUYER.value) -> Response:
     """The book summed per buyer, group, country, sector or policy: the largest keys, the caps breached."""
@@ -222,3 +227,8 @@ router.include_router(broker_pages.router)
 router.include_router(staff_pages.router)
 router.include_router(overdue_pages.router)
 router.include_router(premium_pages.router)
+router.include_router(claim_pages.router)
+router.include_router(receivable_pages.router)
+router.include_router(alert_pages.router)
+router.include_router(monitoring_pages.router)
+router.include_router(admin_pages.router)

@@ -19,7 +19,6 @@ from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import Response
 
 from tradecover.domain.errors import DomainError, Forbidden, NotFound
-from tradecover.domain.parties import Role
 from tradecover.domain.policies import Policy, terms_in_force
 from tradecover.domain.premium import (
     TurnoverDeclaration,
@@ -31,7 +30,7 @@ from tradecover.domain.premium import (
 from tradecover.services import policies, premium, premium_documents
 from tradecover.services.authorization import Actor
 from tradecover.services.ports import Page, UnitOfWork
-from tradecover.web.access import error_page, logged_in, posted
+from tradecover.web.access import error_page, insured_form, insured_only, logged_in
 from tradecover.web.context import PageContext
 from tradecover.web.insured_pages import AMOUNT
 
@@ -46,8 +45,8 @@ _error = error_page
 
 
 def _reader(request: Request, build: Callable[[PageContext, Actor], Response], *, staff: bool = True) -> Response:
-    """A page for a logged-in insured user (or, with ``staff``, a staff member); others are refused."""
-    return logged_in(request, build, allow=lambda a: a.role is Role.INSURED_USER or (staff and a.is_staff))
+    """An insured's page (its user, or a broker acting for it) or, with ``staff``, a staff member's."""
+    return logged_in(request, insured_only(build, staff=staff))
 
 
 def _policies(uow: UnitOfWork, actor: Actor, policy_id: str) -> list[Policy]:
@@ -113,7 +112,7 @@ def _premium_page(
     values = {
         "views": views,
         "policy_id": policy_id,
-        "may_declare": actor.role is Role.INSURED_USER,
+        "may_declare": page.insured_side,
         "recorded": recorded,
         "recorded_policy": recorded_policy,
         "form": form or {"policy": "", "period": "", "domestic": "", "export": ""},
@@ -193,7 +192,7 @@ def declare(
                 return _premium_page(page, actor, form=form, error=refused, status_code=422)
         return page.redirect(f"/premium?declared={outcome.declaration.id}#declaration")
 
-    return posted(request, csrf_token, build, role=Role.INSURED_USER)
+    return insured_form(request, csrf_token, build)
 
 
 # --- Files ------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from tradecover.web.charts import bar_rows
 from tradecover.web.i18n import Formats, translations
+from tradecover.web.problems import problem_for
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -54,7 +55,8 @@ def environment(language: str) -> Environment:
         number=formats.number,
         date=formats.date,
     )
-    env.globals.update(bar_rows=bar_rows)
+    # {{ problem(error) }}: a service's refusal in the page's language
+    env.globals.update(bar_rows=bar_rows, problem=problem_for(language))
     return env
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 
 SESSION_COOKIE = "tc_session"
+ACTING_COOKIE = "tc_acting"  # the insured a broker acts for (checked against its mandates on each request)
 SESSION_HOURS = 8
 AUDIENCE = "tradecover-portal"
 ALGORITHM = "HS256"

@@ -4,16 +4,13 @@ audit chain's verification.
 ``/referrals/{id}`` shows what an underwriter needs (buyer, grade, the request's reasons, latest financials,
 the limits already held on the buyer over every policy) and posts the decision to the credit-limit service,
 which applies four eyes above its threshold. ``/portfolio/loss`` starts the loss model in a background
-thread (:class:`LossJobs`, in this process's memory) and sends to ``/portfolio/loss/{job}``, which refreshes
+thread (:mod:`tradecover.web.jobs`) and sends to ``/portfolio/loss/{job}``, which refreshes
 itself until the figures and charts are there. ``/audit`` verifies the hash chain on demand.
 """
 
 from __future__ import annotations
 
-import threading
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -30,6 +27,7 @@ from tradecover.services.authorization import Actor, Permission, require
 from tradecover.services.buyers import get_buyer
 from tradecover.web.access import error_page, logged_in, posted
 from tradecover.web.context import PageContext
+from tradecover.web.jobs import JOBS, Job
 from tradecover.web.rendering import SECURITY_HEADERS
 
 router = APIRouter(include_in_schema=False)
@@ -165,55 +163,7 @@ def _decision(decision: str, amount: str, currency: str) -> tuple[ResponseType, 
 # --- The loss model on the live book, in the background ------------------------------------------------------
 
 
-@dataclass
-class LossJob:
-    id: str
-    parameters: portfolio_loss.LossParameters
-    done: int = 0
-    total: int = 0
-    result: portfolio_loss.LiveLoss | None = None
-    error: str | None = None
-    finished: bool = False
-    thread: threading.Thread | None = field(default=None, repr=False)
-
-
-class LossJobs:
-    """The runs started from the portal, by id: progress, then the result or the error (this process only)."""
-
-    def __init__(self, keep: int = 20) -> None:
-        self._jobs: dict[str, LossJob] = {}
-        self._lock = threading.Lock()
-        self._keep = keep
-
-    def start(self, work: Callable[[Callable[[int, int], None]], portfolio_loss.LiveLoss], job: LossJob) -> LossJob:
-        def progress(done: int, total: int) -> None:
-            job.done, job.total = done, total
-
-        def run() -> None:
-            try:
-                job.result = work(progress)
-            except DomainError as error:
-                job.error = str(error)
-            except Exception as error:  # shown on the page: the run is over either way
-                job.error = f"the run failed: {type(error).__name__}"
-            finally:
-                job.finished = True
-
-        with self._lock:
-            finished = [key for key, old in self._jobs.items() if old.finished]
-            for key in finished[: max(len(self._jobs) - self._keep + 1, 0)]:
-                del self._jobs[key]
-            self._jobs[job.id] = job
-        job.thread = threading.Thread(target=run, name=f"portal-loss-{job.id[:8]}", daemon=True)
-        job.thread.start()
-        return job
-
-    def get(self, job_id: str) -> LossJob | None:
-        with self._lock:
-            return self._jobs.get(job_id)
-
-
-JOBS = LossJobs()
+LOSS = "loss"
 
 
 def _loss_form(page: PageContext, *, error: str = "", form: dict[str, str] | None = None) -> Response:
@@ -273,18 +223,15 @@ def loss_start(
                 container.uow, actor, as_of, parameters, max_scenarios=MAX_SCENARIOS, progress=progress
             )
 
-        job = JOBS.start(work, LossJob(id=uuid.uuid4().hex, parameters=parameters))
+        job = JOBS.start(LOSS, actor.user_id, work, parameters=parameters)
         return page.redirect(f"/portfolio/loss/{job.id}")
 
     return _posted(request, csrf_token, build)
 
 
-def _job(actor: Actor, job_id: str) -> LossJob:
+def _job(actor: Actor, job_id: str) -> Job[portfolio_loss.LiveLoss]:
     require(actor, Permission.PORTFOLIO_READ)
-    job = JOBS.get(job_id)
-    if job is None:
-        raise NotFound("no such run", code="portfolio_loss.not_found")
-    return job
+    return JOBS.get(job_id, LOSS, owner=None)  # the risk managers share their runs
 
 
 def _figures(live: portfolio_loss.LiveLoss) -> dict[str, Any]:

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from tradecover.api.deps import ActorDep, ContainerDep
 from tradecover.api.schemas import MeOut, OrganisationOut, TokenOut
 from tradecover.api.tokens import issue_access_token
+from tradecover.domain.parties import User
 from tradecover.services import accounts
 
 router = APIRouter(tags=["auth"])
 
 
 @router.post("/auth/token", response_model=TokenOut, summary="Exchange e-mail and password for an access token")
-def token(container: ContainerDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
+def token(container: ContainerDep, request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenOut:
+    client = request.client.host if request.client is not None else "unknown"
     with container.uow() as uow:
-        user = accounts.authenticate(uow, form.username, form.password)
+
+        def check() -> User:
+            return accounts.authenticate(uow, form.username, form.password)
+
+        user = container.login_throttle.attempt(form.username, client, container.clock.now(), check)
     minutes = container.settings.access_token_minutes
     access = issue_access_token(user.id, container.settings.secret_key, container.clock.now(), minutes)
     return TokenOut(access_token=access, expires_in=minutes * 60)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
-from decimal import Decimal
 from pathlib import PurePath
 from typing import Annotated, Literal
 
@@ -38,12 +37,12 @@ from tradecover.api.receivables_schemas import (
 from tradecover.api.schemas import MoneyBody, Paged
 from tradecover.domain.errors import InvalidInput, NotFound
 from tradecover.domain.money import Money
-from tradecover.domain.receivables import AGE_BUCKETS, EntryKind, Payment
+from tradecover.domain.receivables import EntryKind, Payment
 from tradecover.ingest.fec import parse_customer_mapping
 from tradecover.ingest.ledger_csv import LEDGER_CSV_TEMPLATE
 from tradecover.ingest.ledger_formats import parse_ledger_file
 from tradecover.services import exposure, ledger
-from tradecover.services.exports import csv_bytes, xlsx_bytes
+from tradecover.services.aged_export import aged_export
 from tradecover.services.ledger_import import import_ledger
 
 router = APIRouter(tags=["receivables"])
@@ -303,17 +302,6 @@ def policy_exposure(
     )
 
 
-_AGED_HEADER = (
-    "buyer_id",
-    "buyer",
-    "currency",
-    *(f"{name}" for name, _, _ in AGE_BUCKETS),
-    "total",
-    "unapplied_cash",
-    "dso_days",
-)
-
-
 @router.get(
     "/policies/{policy_id}/aged-balance",
     response_model=AgedReportOut,
@@ -332,29 +320,8 @@ def aged_balance(
     with container.uow() as uow:
         report = exposure.aged_report(uow, actor, policy_id, on=day)
     if export != "json":
-        rows: list[list[str | int | Decimal | date | None]] = []
-        for buyer, aged, dso in report.buyers:
-            rows.append(
-                [buyer.id, buyer.legal_name, aged.currency, *(aged.buckets[n].amount for n, _, _ in AGE_BUCKETS),
-                 aged.total.amount, aged.on_account.amount, dso]
-            )  # fmt: skip
-        t = report.total
-        rows.append(
-            ["", "TOTAL", t.currency, *(t.buckets[n].amount for n, _, _ in AGE_BUCKETS), t.total.amount,
-             t.on_account.amount, report.dso]
-        )  # fmt: skip
-        stem = f"aged-balance-{report.policy_number}-{day.isoformat()}"
-        if export == "csv":
-            return Response(
-                csv_bytes(_AGED_HEADER, rows),
-                media_type="text/csv; charset=utf-8",
-                headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
-            )
-        return Response(
-            xlsx_bytes("Balance âgée", _AGED_HEADER, rows),
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
-        )
+        file = aged_export(report, export)
+        return Response(file.content, media_type=file.media_type, headers={"Content-Disposition": file.disposition})
     return AgedReportOut(
         policy_id=report.policy_id,
         policy_number=report.policy_number,
