@@ -2,7 +2,7 @@
 
 ``check_page`` screenshots a page at a desktop and a phone width into ``test-artifacts/screenshots/``
 and fails on what a reader would see as broken: horizontal scrolling, template errors, untranslated
-text, assets or scripts that failed.
+text, assets or scripts that failed, fields or buttons without an accessible name.
 """
 
 from __future__ import annotations
@@ -106,6 +106,39 @@ _OVERFLOW = """() => {
   return {scrollWidth, width, wide};
 }"""
 
+# What a screen reader or a keyboard user would miss: a field without a name, an image without a text, a
+# button without a name, a page without its one main heading, an id given twice (labels point at ids).
+_ACCESSIBILITY = """() => {
+  const problems = [];
+  const describe = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (el.name ? `[name=${el.name}]` : '');
+  const named = (el) => {
+    if ((el.getAttribute('aria-label') || '').trim()) return true;
+    const by = el.getAttribute('aria-labelledby');
+    if (by && by.split(/\\s+/).some((id) => (document.getElementById(id)?.textContent || '').trim())) return true;
+    if (el.labels && [...el.labels].some((label) => label.textContent.trim())) return true;
+    return !!(el.title || '').trim();
+  };
+  for (const el of document.querySelectorAll('input, select, textarea')) {
+    if (['hidden', 'submit', 'button', 'reset', 'image'].includes(el.type)) continue;
+    if (!named(el)) problems.push(`field without a label: ${describe(el)}`);
+  }
+  for (const el of document.querySelectorAll('button, input[type=submit], input[type=button]')) {
+    const text = (el.textContent || el.value || el.getAttribute('aria-label') || '').trim();
+    if (!text) problems.push(`button without a name: ${describe(el)}`);
+  }
+  for (const img of document.querySelectorAll('img')) {
+    if (!img.hasAttribute('alt')) problems.push(`image without alt text: ${img.getAttribute('src')}`);
+  }
+  const h1 = document.querySelectorAll('h1').length;
+  if (h1 !== 1) problems.push(`${h1} main headings (h1): one expected`);
+  const seen = new Set();
+  for (const el of document.querySelectorAll('[id]')) {
+    if (seen.has(el.id)) problems.push(`id used twice: ${el.id}`);
+    seen.add(el.id);
+  }
+  return problems.slice(0, 10);
+}"""
+
 _STATIC_KINDS = frozenset({"stylesheet", "script", "image", "font"})
 _problems: weakref.WeakKeyDictionary[Page, list[str]] = weakref.WeakKeyDictionary()
 
@@ -162,7 +195,7 @@ def check_page(page: Page, name: str) -> None:
 
 
 def rendering_problems(page: Page) -> list[str]:
-    """Template errors and untranslated text on the current page."""
+    """Template errors, untranslated text and what assistive technology would miss on the current page."""
     problems: list[str] = []
     text = page.locator("body").inner_text()
     problems.extend(f"shows {marker!r}" for marker in ERROR_MARKERS if marker in text)
@@ -173,6 +206,7 @@ def rendering_problems(page: Page) -> list[str]:
     if count := untranslated.count():
         shown = ", ".join(repr(untranslated.nth(i).inner_text()) for i in range(min(count, 5)))
         problems.append(f"{count} untranslated text(s) marked data-untranslated: {shown}")
+    problems.extend(page.evaluate(_ACCESSIBILITY))
     texts: list[str] = page.evaluate(_VISIBLE_TEXTS)
     keys = sorted({t for t in texts if MESSAGE_KEY.fullmatch(t) and not NOT_KEYS.search(t)})
     if keys:

@@ -20,6 +20,7 @@ from portal_support import csrf_token
 from tradecover.api.app import create_app
 from tradecover.bootstrap import Container
 from tradecover.domain.periods import FixedClock
+from tradecover.services.ports import Page
 from tradecover.web.session import SESSION_HOURS
 
 FR_AMOUNT = "1\u202f500,00\xa0€"  # Babel's fr_FR: narrow no-break space between thousands, no-break space before €
@@ -163,8 +164,12 @@ def test_a_token_is_worth_nothing_without_its_cookie(container: Container, porta
         assert victim.post("/login", data=data).status_code == 403
 
 
-def test_logging_out_needs_the_token_and_clears_the_session(visitor: TestClient, portal_world: World) -> None:
+def test_logging_out_needs_the_token_and_ends_the_session_for_good(
+    visitor: TestClient, portal_world: World, container: Container
+) -> None:
     html = logged_in_home(visitor, portal_world.emails["insured_user"])
+    copied = visitor.cookies.get("tc_session")
+    assert copied
     assert '<form method="post" action="/logout" id="logout-form">' in html
     assert '<button type="submit" id="logout">' in html
     assert visitor.post("/logout", data={}).status_code == 403
@@ -174,6 +179,12 @@ def test_logging_out_needs_the_token_and_clears_the_session(visitor: TestClient,
     assert response.headers["location"] == "/login"
     assert "max-age=0" in set_cookies(response)["tc_session"].lower()
     assert visitor.get("/home").status_code == 303
+    visitor.cookies.set("tc_session", copied)  # a copy of the cookie, kept from before the logout
+    assert visitor.get("/home").status_code == 303, "the session ended with the logout: its copies are worth nothing"
+    with container.uow() as uow:
+        events, _ = uow.audit.list_page(tenants=frozenset({portal_world.insured_a}), page=Page(limit=1000))
+    logins = [e.action for e in sorted(events, key=lambda e: e.sequence) if e.action.startswith("portal.")]
+    assert logins == ["portal.logged_in", "portal.logged_out"]
 
 
 def test_the_login_form_token_does_not_serve_a_session(visitor: TestClient, portal_world: World) -> None:
@@ -306,6 +317,11 @@ def test_a_risk_manager_sees_the_accumulation_summary(visitor: TestClient, porta
     assert "Buyer of A" in html
     assert "Buyer of B" in html
     assert 'id="referrals-count"' not in html  # risk managers do not decide referrals
+    page = visitor.get("/accumulation?by=buyer").text
+    chart = re.search(r'<figure class="chart" id="accumulation-chart-1">(.*?)</figure>', page, re.S)
+    assert chart, "the shares of the book are drawn"
+    assert "Buyer of A" in chart.group(1)
+    assert 'class="bar-limit" x="0" y="0" width="100.00"' in chart.group(1)  # the largest share spans the chart
 
 
 def test_a_factor_has_a_home_page_too(visitor: TestClient, portal_world: World) -> None:

@@ -120,7 +120,7 @@ def test_a_period_the_service_refuses_is_named(insured: TestClient, world: World
     error = re.search(r'<div role="alert" id="declaration-error">(.*?)</div>', response.text, re.S)
     assert error
     assert "la période" in error.group(1)
-    assert "period_start" in error.group(1)
+    assert "Cette période n&#39;a pas encore commencé." in error.group(1)  # the service's refusal, in French
 
 
 def test_a_declaration_without_the_csrf_token_is_refused(insured: TestClient, world: World) -> None:

@@ -198,6 +198,30 @@ class MandateRepository:
         return [self._to_domain(r) for r in rows], total
 
 
+class PortalSessionRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add(self, session_id: str, user_id: str, started_at: datetime, expires_at: datetime) -> None:
+        self.session.add(
+            t.PortalSessionRow(id=session_id, user_id=user_id, started_at=started_at, expires_at=expires_at)
+        )
+        self.session.flush()
+
+    def is_live(self, session_id: str, user_id: str, now: datetime) -> bool:
+        row = self.session.get(t.PortalSessionRow, session_id)
+        return row is not None and row.user_id == user_id and row.ended_at is None and now < row.expires_at
+
+    def end(self, session_id: str, at: datetime) -> bool:
+        """Whether a live session was ended."""
+        row = self.session.get(t.PortalSessionRow, session_id)
+        if row is None or row.ended_at is not None:
+            return False
+        row.ended_at = at
+        self.session.flush()
+        return True
+
+
 class ApiKeyRepository:
     def __init__(self, session: Session) -> None:
         self.session = session

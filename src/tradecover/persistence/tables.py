@@ -85,6 +85,17 @@ class ApiKeyRow(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class PortalSessionRow(Base):
+    """A portal login: the cookie's ``sid`` is live until it expires or the user logs out (``ended_at``)."""
+
+    __tablename__ = "portal_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class BuyerRow(Base):
     __tablename__ = "buyers"
     id: Mapped[str] = mapped_column(ID, primary_key=True)

@@ -25,6 +25,7 @@ from tradecover.persistence.repositories import (
     MonitoringRepository,
     OrganisationRepository,
     PolicyRepository,
+    PortalSessionRepository,
     UserRepository,
 )
 
@@ -34,6 +35,7 @@ class SqlAlchemyUnitOfWork:
     users: UserRepository
     mandates: MandateRepository
     api_keys: ApiKeyRepository
+    portal_sessions: PortalSessionRepository
     buyers: BuyerRepository
     policies: PolicyRepository
     audit: AuditLog
@@ -65,6 +67,7 @@ class SqlAlchemyUnitOfWork:
         self.users = UserRepository(session)
         self.mandates = MandateRepository(session)
         self.api_keys = ApiKeyRepository(session)
+        self.portal_sessions = PortalSessionRepository(session)
         self.buyers = BuyerRepository(session)
         self.policies = PolicyRepository(session)
         self.audit = AuditLog(session)

@@ -18,7 +18,7 @@ from tradecover.bootstrap import Container
 from tradecover.config import Environment
 from tradecover.domain.errors import NotAuthenticated
 from tradecover.domain.parties import Organisation, OrganisationKind, Role
-from tradecover.services import accounts, portal
+from tradecover.services import accounts, portal, portal_sessions
 from tradecover.services.authorization import ROLE_PERMISSIONS, Actor, Permission
 from tradecover.web import csrf
 from tradecover.web.i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_SECONDS, LANGUAGES, choose_language
@@ -66,11 +66,20 @@ class PageContext:
         self.send_nonce = True
 
     def log_in(self, user_id: str) -> None:
-        token, self.session = issue_session(user_id, self.secret, self.container.clock.now())
-        self.new_session = token
+        clock = self.container.clock
+        token, session = issue_session(user_id, self.secret, clock.now())
+        with self.container.uow() as uow:
+            actor = accounts.actor_for_user(uow, clock, user_id)
+            portal_sessions.start_session(uow, clock, actor, session.session_id, session.expires_at)
+            uow.commit()
+        self.session, self.new_session = session, token
         self.rotate_csrf()
 
     def log_out(self) -> None:
+        if self.session is not None and self.actor is not None:
+            with self.container.uow() as uow:
+                portal_sessions.end_session(uow, self.container.clock, self.actor, self.session.session_id)
+                uow.commit()
         self.session = self.actor = self.me = None
         self.end_session = True
         self.rotate_csrf()
@@ -158,6 +167,8 @@ def page_context(request: Request) -> PageContext:
     if session is not None:
         try:
             with container.uow() as uow:
+                if not portal_sessions.is_live(uow, container.clock, session.session_id, session.user_id):
+                    raise NotAuthenticated("the session was ended", code="auth.session_ended")
                 context.actor = accounts.actor_for_user(uow, container.clock, session.user_id)
                 context.me = portal.identity(uow, context.actor)
             context.session = session

@@ -29,7 +29,8 @@ class Job(Generic[T]):
     done: int = 0
     total: int = 0
     result: T | None = None
-    error: str | None = None
+    error: str | None = None  # the failure in the log's words (English); pages show `failure` or a generic text
+    failure: DomainError | None = None  # a refusal of the services, for problem_text
     finished: bool = False
     thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -61,7 +62,7 @@ class JobRegistry:
             try:
                 job.result = work(progress)
             except DomainError as error:
-                job.error = str(error)
+                job.error, job.failure = str(error), error
             except Exception as error:  # shown on the job's page: the work is over either way
                 job.error = f"the work failed: {type(error).__name__}"
             finally:

@@ -24,6 +24,7 @@ from tradecover.services.ports import Page, UnitOfWork
 from tradecover.web.access import insured_form, insured_screen
 from tradecover.web.context import PageContext
 from tradecover.web.insured_pages import MAX_POLICIES
+from tradecover.web.problems import problem_text
 
 router = APIRouter(include_in_schema=False)
 
@@ -93,7 +94,7 @@ def _file(
                 c.item.open_gross,
                 False,
                 str(reasons.get(c.number) or problem.code),
-                problem.message,
+                problem_text(problem, page.language),
                 None,
                 None,
             )

@@ -11,7 +11,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from tradecover.web.charts import bar_rows
+from tradecover.web.charts import bar_rows, share_rows
 from tradecover.web.i18n import Formats, translations
 from tradecover.web.problems import problem_for
 
@@ -56,7 +56,7 @@ def environment(language: str) -> Environment:
         date=formats.date,
     )
     # {{ problem(error) }}: a service's refusal in the page's language
-    env.globals.update(bar_rows=bar_rows, problem=problem_for(language))
+    env.globals.update(bar_rows=bar_rows, share_rows=share_rows, problem=problem_for(language))
     return env
 
 

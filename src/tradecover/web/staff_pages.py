@@ -96,7 +96,7 @@ def _referral_page(
 ) -> Response:
     """The file, with the service's refusal of a decision as an alert (403 for four eyes, 422 otherwise)."""
     values = _referral_file(page, actor, request_id)
-    values.update(error=str(error) if error else "", form=form or {"decision": "grant", "amount": "", "reason": ""})
+    values.update(error=error, form=form or {"decision": "grant", "amount": "", "reason": ""})
     status_code = 200 if error is None else 403 if isinstance(error, Forbidden) else 422
     return page.render("staff_referral.html", values, status_code=status_code)
 
@@ -166,7 +166,7 @@ def _decision(decision: str, amount: str, currency: str) -> tuple[ResponseType, 
 LOSS = "loss"
 
 
-def _loss_form(page: PageContext, *, error: str = "", form: dict[str, str] | None = None) -> Response:
+def _loss_form(page: PageContext, *, error: DomainError | None = None, form: dict[str, str] | None = None) -> Response:
     values = {
         "error": error,
         "form": form or {"scenarios": "10000", "seed": "0", "model": "mc"},
@@ -214,7 +214,7 @@ def loss_start(
             )
             portfolio_loss.check_parameters(parameters, max_scenarios=MAX_SCENARIOS)
         except DomainError as error:
-            return _loss_form(page, error=str(error), form=form)
+            return _loss_form(page, error=error, form=form)
         container = page.container
         as_of = container.clock.today()
 
