@@ -65,12 +65,14 @@ def test_a_broker_opens_its_mandated_insured(visitor: TestClient, portal_world: 
     assert 'id="utilisation-chart"' in html
     assert "Buyer of A" in html
     assert "world alert of a" in html
+    assert '<p class="alert-message" lang="en">world alert of a</p>' in html  # the service's words, marked
     assert 'id="mandate-scope">' in html
     assert "Buyer of B" not in html
     assert "world alert of b" not in html
     english = client.get(f"/insureds/{portal_world.insured_a}?lang=en").text
     assert '<html lang="en">' in english
     assert "Alerts to act on" in english
+    assert '<p class="alert-message">world alert of a</p>' in english
 
 
 def test_what_a_user_may_not_read_is_not_found_like_an_unknown_id(visitor: TestClient, portal_world: World) -> None:

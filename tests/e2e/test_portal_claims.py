@@ -337,6 +337,7 @@ def test_a_handler_settles_a_second_approves_and_the_insured_reads_the_statement
     html = page(client, url)
     assert '<dd id="claim-indemnity">€900.00</dd>' in html
     assert 'data-event="approved"' in html
+    assert '<td class="num">€900.00</td>' in page(client, "/claims")  # the list shows the indemnity paid
 
     as_user(client, world, "insured_user")
     html = page(client, f"{url}?lang=fr")

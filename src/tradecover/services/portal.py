@@ -1,29 +1,37 @@
 """What the portal's home pages show, read through the existing use cases (nothing is written).
 
-Each role has its view: an insured its policies' exposure per buyer and its open alerts; a broker its
+Each role has its view: an insured its policies' exposure per buyer, its open alerts and its deadlines coming
+(overdue invoices to notify, claims waiting for documents, turnover to declare); a broker its
 mandated insureds side by side; the insurer's staff the work waiting for them (referrals, claims,
 alerts) and, for whoever reads the portfolio in depth, the accumulation summary.
 
 Exposure, utilisation and the accumulation are the rules of :mod:`tradecover.services.exposure` and
-:mod:`tradecover.services.portfolio`; this module only selects, sums and orders their results.
+:mod:`tradecover.services.portfolio`, the deadlines those of the notification, claims and premium services
+and of their domain functions; this module only selects, sums and orders their results.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from urllib.parse import quote
 
 from tradecover.domain.accumulation import Cap, Concentration, Dimension
-from tradecover.domain.claims import Claim, ClaimStatus
+from tradecover.domain.claims import Claim, ClaimCause, ClaimStatus, DocumentKind, SettlementStatus
 from tradecover.domain.credit_limits import RequestState
+from tradecover.domain.deadlines import deadline_passed, notification_deadline
 from tradecover.domain.errors import NotAuthenticated
 from tradecover.domain.money import Money
 from tradecover.domain.monitoring import Alert, AlertState
+from tradecover.domain.overdues import NotificationTerms, PaymentTermExtension, effective_due_date
 from tradecover.domain.parties import MandateScope, Role
-from tradecover.domain.policies import Policy
-from tradecover.services import accounts, claims, exposure, portfolio
+from tradecover.domain.periods import FixedClock, Period
+from tradecover.domain.policies import Policy, terms_in_force
+from tradecover.domain.premium import covered_by, declaration_calendar, declaration_due_date, periods_to_declare
+from tradecover.services import accounts, claims, collection, exposure, overdues, portfolio, premium
 from tradecover.services.authorization import (
     ROLE_PERMISSIONS,
     Actor,
@@ -237,22 +245,200 @@ def open_alerts(uow: UnitOfWork, actor: Actor, *, organisation_id: str | None = 
 # --- The insured's home ---------------------------------------------------------------------------------------
 
 
+class DeadlineKind(StrEnum):
+    OVERDUE_NOTIFICATION = "overdue_notification"
+    CLAIM_DOCUMENTS = "claim_documents"
+    TURNOVER_DECLARATION = "turnover_declaration"
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """Something the insured must do by a date: notify a buyer's overdue invoices, complete a claim's file,
+    declare a period's turnover."""
+
+    kind: DeadlineKind
+    due: date | None  # None: nothing dates it (a claim's documents outside an insolvency)
+    policy_number: str
+    subject: str  # the buyer's name, the claim's reference, or the period ("2026-01-01/2026-03-31")
+    link: str  # the page where it is done
+    passed: bool
+    amount: Money | None = None  # the unpaid amount to notify
+    count: int | None = None  # invoices to notify
+    missing: tuple[DocumentKind, ...] = ()  # a claim's missing documents
+    period: Period | None = None  # a declaration's period
+
+
+#: How far ahead the home looks for deadlines; those already passed show while still to act on.
+DEADLINE_HORIZON_DAYS = 30
+
+
+def _at_noon(on: date) -> FixedClock:
+    """A clock on ``on``: the notification rules read today through a clock, in the policy's time zone, and
+    noon UTC is the same calendar day in every zone they use."""
+    return FixedClock(datetime.combine(on, time(12), UTC))
+
+
+def _notification_deadlines(
+    uow: UnitOfWork, actor: Actor, held: Sequence[Policy], on: date, until: date
+) -> list[Deadline]:
+    """Per policy, buyer and currency: the overdue invoices not yet accepted in a notification
+    (:func:`tradecover.services.overdues.notifiable_invoices`) whose deadline
+    (:func:`tradecover.domain.deadlines.notification_deadline`, as an extension of terms reads it) falls by
+    ``until`` — a passed one only while the invoice was never notified —, with the earliest of them."""
+    policies_by_id = {p.id: p for p in held}
+    groups: dict[tuple[str, str, str], list[tuple[date, Money]]] = {}
+    names: dict[str, str] = {}
+    known: dict[tuple[str, str], tuple[NotificationTerms, date | None, list[PaymentTermExtension], set[str]]] = {}
+    for invoice in overdues.notifiable_invoices(uow, _at_noon(on), actor, overdue_only=True):
+        policy = policies_by_id.get(invoice.policy_id)
+        if policy is None:  # a broker's other insured
+            continue
+        pair = (policy.id, invoice.buyer_id)
+        if pair not in known:
+            buyer = uow.buyers.get(invoice.buyer_id)
+            if buyer is None:
+                continue
+            _, terms = overdues.cover_conditions(uow, policy, buyer, on, None)
+            publication, _ = overdues.insolvency_dates(uow, buyer.id)
+            named = {line.invoice_id for n in uow.claims.notifications_of(policy.id, buyer.id) for line in n.lines}
+            known[pair] = (terms, publication, uow.claims.extensions_of(policy.id, buyer.id), named)
+        terms, publication, extensions, named = known[pair]
+        deadline = notification_deadline(
+            issue_date=invoice.item.invoice.issue_date,
+            due_date=effective_due_date(invoice.item.invoice, extensions),
+            max_credit_period_days=terms.max_credit_period_days,
+            overdue_notification_days=terms.overdue_notification_days,
+            insolvency_publication_date=publication,
+            insolvency_notification_days=terms.insolvency_notification_days,
+        )
+        # Notified after its deadline, an invoice was refused for good: nothing is left to do about it.
+        if deadline > until or (deadline_passed(deadline, on) and invoice.invoice_id in named):
+            continue
+        names[invoice.buyer_id] = invoice.buyer_name
+        key = (policy.id, invoice.buyer_id, invoice.item.invoice.currency)
+        groups.setdefault(key, []).append((deadline, invoice.item.open_gross))
+    found: list[Deadline] = []
+    for (policy_id, buyer_id, currency), lines in groups.items():
+        earliest = min(deadline for deadline, _ in lines)
+        found.append(
+            Deadline(
+                DeadlineKind.OVERDUE_NOTIFICATION,
+                earliest,
+                policies_by_id[policy_id].number,
+                names[buyer_id],
+                "/overdues/new",
+                deadline_passed(earliest, on),
+                amount=sum((amount for _, amount in lines), Money.zero(currency)),
+                count=len(lines),
+            )
+        )
+    return found
+
+
+def _claim_deadlines(uow: UnitOfWork, actor: Actor, held: Sequence[Policy], on: date) -> list[Deadline]:
+    """The claims still waiting for documents (:func:`tradecover.services.claims.get_claim`); in an insolvency,
+    dated by the filing with the administrator when the collection case has not recorded it yet."""
+    found: list[Deadline] = []
+    for policy in held:
+        pending, _ = claims.list_claims(
+            uow, actor, policy_id=policy.id, status=ClaimStatus.PENDING, page=Page(limit=MAX_POLICIES)
+        )
+        for claim in pending:
+            view = claims.get_claim(uow, actor, claim.id)
+            if not view.missing:
+                continue
+            due = None
+            if claim.cause is ClaimCause.INSOLVENCY:
+                cases, _ = collection.list_cases(
+                    uow, actor, page=Page(limit=1), policy_id=policy.id, buyer_id=claim.buyer_id
+                )
+                filing = collection.case_view(uow, actor, cases[0].id).claim_filing if cases else None
+                if filing is not None and filing.filed_on is None:
+                    due = filing.deadline
+            found.append(
+                Deadline(
+                    DeadlineKind.CLAIM_DOCUMENTS,
+                    due,
+                    policy.number,
+                    claim.reference,
+                    f"/claims/{quote(claim.id, safe='')}",
+                    due is not None and deadline_passed(due, on),
+                    missing=view.missing,
+                )
+            )
+    return found
+
+
+def _declaration_deadlines(
+    uow: UnitOfWork, actor: Actor, held: Sequence[Policy], on: date, until: date
+) -> list[Deadline]:
+    """The turnover declarations due by ``until`` and not declared in full, as the premium run reads the
+    calendar to raise its late-declaration alerts."""
+    found: list[Deadline] = []
+    for policy in held:
+        versions = uow.policies.terms_versions(policy.id)
+        declared = [d.period for d in premium.declarations(uow, actor, policy.id)]
+        for year in policy.periods:
+            if year.start > until:
+                continue
+            terms = terms_in_force(versions, year.start).terms
+            calendar = declaration_calendar(year, terms.declaration_frequency)
+            owed = periods_to_declare(year, terms.declaration_frequency, policy.termination_date)
+            for calendar_period, period in zip(calendar, owed, strict=False):
+                due = declaration_due_date(calendar_period, terms.declaration_days)
+                if due > until or covered_by(period, declared):
+                    continue
+                found.append(
+                    Deadline(
+                        DeadlineKind.TURNOVER_DECLARATION,
+                        due,
+                        policy.number,
+                        f"{period.start.isoformat()}/{period.last_day.isoformat()}",
+                        f"/premium?policy={quote(policy.id, safe='')}",
+                        deadline_passed(due, on),
+                        period=period,
+                    )
+                )
+    return found
+
+
+def insured_deadlines(
+    uow: UnitOfWork, actor: Actor, held: Sequence[Policy], *, on: date, horizon_days: int = DEADLINE_HORIZON_DAYS
+) -> tuple[Deadline, ...]:
+    """What the insured holding ``held`` must do within ``horizon_days`` of ``on`` or should already have done,
+    by date (the passed ones first, undated ones last).
+
+    Meant for the insured's own screens: its user, or a broker narrowed to it (the overdue invoices are read
+    over the policies the actor may list, then kept to ``held``)."""
+    until = on + timedelta(days=horizon_days)
+    found = [
+        *_notification_deadlines(uow, actor, held, on, until),
+        *_claim_deadlines(uow, actor, held, on),
+        *_declaration_deadlines(uow, actor, held, on, until),
+    ]
+    found.sort(key=lambda d: (d.due is None, d.due or on, d.kind.value, d.policy_number, d.subject))
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class InsuredHome:
     policies: tuple[PolicyOverview, ...]
     alerts: OpenAlerts
+    deadlines: tuple[Deadline, ...] = ()
 
 
 def insured_home(
     uow: UnitOfWork, actor: Actor, *, on: date, top: int = 20, organisation_id: str | None = None
 ) -> InsuredHome:
     """An insured's policies (its own, or those of the insured a broker acts for), each with its ``top`` buyers,
-    and its open alerts."""
+    its open alerts and its deadlines coming (:func:`insured_deadlines`)."""
     insured = organisation_id or actor.organisation_id
     ensure_can_read(actor, insured, "organisation", insured)
     held = _policies_of(uow, actor, insured)
     overviews = tuple(policy_overview(uow, actor, policy.id, on=on, top=top) for policy in held)
-    return InsuredHome(overviews, open_alerts(uow, actor, organisation_id=insured))
+    return InsuredHome(
+        overviews, open_alerts(uow, actor, organisation_id=insured), insured_deadlines(uow, actor, held, on=on)
+    )
 
 
 # --- The broker's home ----------------------------------------------------------------------------------------
@@ -359,6 +545,7 @@ class ClaimLine:
     claim: Claim
     buyer_name: str
     policy_number: str
+    indemnity: Money | None = None  # of its settlement once approved (the claim row itself does not carry it)
 
 
 def claim_lines(
@@ -371,8 +558,18 @@ def claim_lines(
     for policy_id in sorted({c.policy_id for c in found}):
         policy = uow.policies.get(policy_id)
         numbers[policy_id] = policy.number if policy is not None else policy_id
+
+    def indemnity(claim: Claim) -> Money | None:
+        settled = [s for s in uow.claims.settlements_of(claim.id) if s.status is SettlementStatus.SETTLED]
+        return settled[-1].indemnity if settled else None
+
     lines = [
-        ClaimLine(c, buyers[c.buyer_id].legal_name if c.buyer_id in buyers else c.buyer_id, numbers[c.policy_id])
+        ClaimLine(
+            c,
+            buyers[c.buyer_id].legal_name if c.buyer_id in buyers else c.buyer_id,
+            numbers[c.policy_id],
+            indemnity(c),
+        )
         for c in found
     ]
     return lines, total

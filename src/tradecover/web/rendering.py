@@ -55,8 +55,8 @@ def environment(language: str) -> Environment:
         number=formats.number,
         date=formats.date,
     )
-    # {{ problem(error) }}: a service's refusal in the page's language
-    env.globals.update(bar_rows=bar_rows, share_rows=share_rows, problem=problem_for(language))
+    # {{ problem(error) }}: a service's refusal in the page's language; page_language for imported macros
+    env.globals.update(bar_rows=bar_rows, share_rows=share_rows, problem=problem_for(language), page_language=language)
     return env
 
 
