@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tradecover.bootstrap import Container
+from tradecover.bootstrap import Container, build
+from tradecover.config import Environment, Settings
 from tradecover.domain.collection import CaseDebt
 from tradecover.domain.money import Money
 from tradecover.domain.monitoring import Alert, AlertKind, GradeRecord
 from tradecover.domain.parties import STAFF_ROLES, MandateScope, OrganisationKind, Role
+from tradecover.domain.periods import FixedClock
 from tradecover.services import accounts, alerts, buyers, collection, credit_limits, ledger, policies
 from tradecover.services.authorization import system_actor
 
@@ -190,6 +195,16 @@ def build_world(container: Container) -> World:
                 world.alert_b = alert.id
         uow.commit()
     return world
+
+
+@contextmanager
+def container_with(database_url: str, clock: FixedClock, **settings: Any) -> Iterator[Container]:
+    """A test container whose settings differ from the defaults (an approval amount, a size limit…)."""
+    built = build(Settings(database_url=database_url, environment=Environment.TEST, **settings), clock=clock)
+    try:
+        yield built
+    finally:
+        built.dispose()
 
 
 READ_ONLY_BROKER = "broker_user_b"  # a user of broker_b, whose mandate on B is read-only

@@ -20,15 +20,14 @@ from typing import Any
 
 import pypdfium2 as pdfium
 import pytest
-from api_world import PASSWORD, World, build_world, login
+from api_world import PASSWORD, World, build_world, container_with, login
 from fastapi.testclient import TestClient
 from httpx import Response
 from PIL import ImageChops
 from pypdf import PdfReader
 from sqlalchemy import text
 
-from tradecover.bootstrap import Container, build
-from tradecover.config import Environment, Settings
+from tradecover.bootstrap import Container
 from tradecover.domain.monitoring import LegalEvent, LegalEventKind
 from tradecover.domain.parties import Role
 from tradecover.domain.periods import FixedClock
@@ -53,15 +52,10 @@ Headers = dict[str, str]
 
 @pytest.fixture
 def container(database_url: str, clock: FixedClock) -> Iterator[Container]:
-    settings = Settings(
-        database_url=database_url,
-        environment=Environment.TEST,
-        indemnity_approval_amount=APPROVAL_AMOUNT,
-        max_document_bytes=MAX_DOCUMENT_BYTES,
-    )
-    built = build(settings, clock=clock)
-    yield built
-    built.dispose()
+    with container_with(
+        database_url, clock, indemnity_approval_amount=APPROVAL_AMOUNT, max_document_bytes=MAX_DOCUMENT_BYTES
+    ) as built:
+        yield built
 
 
 @pytest.fixture

@@ -13,14 +13,13 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from api_world import PASSWORD, World, build_world, claimable_buyer
+from api_world import PASSWORD, World, build_world, claimable_buyer, container_with
 from fastapi.testclient import TestClient
 from httpx import Response
 from portal_support import csrf_token, log_in, page
 
 from tradecover.api.app import create_app
-from tradecover.bootstrap import Container, build
-from tradecover.config import Environment, Settings
+from tradecover.bootstrap import Container
 from tradecover.domain.claims import ClaimStatus
 from tradecover.domain.parties import Role
 from tradecover.domain.periods import FixedClock
@@ -36,15 +35,10 @@ REQUIRED = ("unpaid_invoices", "proof_of_delivery", "collection_attempts", "admi
 
 @pytest.fixture
 def container(database_url: str, clock: FixedClock) -> Iterator[Container]:
-    settings = Settings(
-        database_url=database_url,
-        environment=Environment.TEST,
-        indemnity_approval_amount=APPROVAL_AMOUNT,
-        max_document_bytes=MAX_DOCUMENT_BYTES,
-    )
-    built = build(settings, clock=clock)
-    yield built
-    built.dispose()
+    with container_with(
+        database_url, clock, indemnity_approval_amount=APPROVAL_AMOUNT, max_document_bytes=MAX_DOCUMENT_BYTES
+    ) as built:
+        yield built
 
 
 @pytest.fixture
