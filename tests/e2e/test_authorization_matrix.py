@@ -17,6 +17,7 @@ import itertools
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -296,6 +297,34 @@ def ledger_csv(ctx: Ctx, role: str, which: str) -> dict[str, Any]:
     return {"file": ("ledger.csv", header + line, "text/csv")}
 
 
+_delegation_days = itertools.count()  # apart from _counter: other rows' figures depend on it
+
+
+def delegation_body(ctx: Ctx) -> dict[str, Any]:
+    """A one-day delegation of 2027 or later to the world's factor, never overlapping the previous ones."""
+    start = date(2027, 1, 1) + timedelta(days=2 * next(_delegation_days))
+    return {
+        "factor_id": ctx.world.factor_id,
+        "start_date": start.isoformat(),
+        "end_date": (start + timedelta(days=1)).isoformat(),
+        "reason": "matrix",
+    }
+
+
+def factor_assignment_target(ctx: Ctx, role: str, which: str) -> tuple[str, dict[str, Any]]:
+    """A fresh invoice assigned to the world's factor, which policy A delegates to (endorsed once, here)."""
+    url = f"{API}/policies/{ctx.world.policy_a}/delegations"
+    listed = ctx.client.get(url, headers=ctx.headers["admin"]).json()["items"]
+    if not any(d["factor_id"] == ctx.world.factor_id and d["start_date"] == "2026-01-01" for d in listed):
+        # 2026 only: the delegations row endorses periods of 2027 and later.
+        body = {"factor_id": ctx.world.factor_id, "start_date": "2026-01-01", "end_date": "2027-01-01", "reason": "m"}
+        assert ctx.client.post(url, json=body, headers=ctx.headers["admin"]).status_code == 201
+    policy, buyer = ledger_of(ctx, which)
+    number, _ = fresh_invoice(ctx, which)
+    body = {"buyer_id": buyer, "invoice": number, "factor_id": ctx.world.factor_id, "date": "2026-03-15"}
+    return f"{API}/policies/{policy}/factor-assignments", body
+
+
 def buyer_pair_target(suffix: str) -> Target:
     """/policies/{policy}/buyers/{buyer}{suffix}: A's pair, B's pair, or a nonexistent policy."""
 
@@ -352,13 +381,17 @@ RECEIVABLE_RULES: dict[tuple[str, str], Rule] = {
         allowed=READERS_OF_A, target=policy_target("/disputes"), listed_foreign=_foreign_ledger("dispute_id")
     ),
     ("POST", POLICY + "/ledger-entries/{entry_id}/reversal"): Rule(allowed=READERS_OF_A, target=reversal_target),
-    ("POST", POLICY + "/factor-assignments"): Rule(
-        allowed=READERS_OF_A,
-        target=ledger_invoice_target(
-            "/factor-assignments",
-            lambda buyer, number: {"buyer_id": buyer, "invoice": number, "factor": "Factor SA", "date": "2026-03-15"},
+    ("POST", POLICY + "/factor-assignments"): Rule(allowed=READERS_OF_A, target=factor_assignment_target),
+    ("POST", POLICY + "/delegations"): Rule(
+        allowed=WRITERS,
+        target=policy_target(
+            "/delegations",
+            lambda c, w, buyer: delegation_body(c),
         ),
     ),
+    ("GET", POLICY + "/delegations"): Rule(allowed=READERS_OF_A, target=policy_target("/delegations")),
+    ("GET", API + "/factor/assignments"): Rule(allowed={"factor_user"}),
+    ("GET", API + "/factor/claims"): Rule(allowed={"factor_user"}),
     ("POST", POLICY + "/ledger/imports"): Rule(
         allowed=READERS_OF_A, target=policy_target("/ledger/imports"), target_files=ledger_csv
     ),
@@ -539,6 +572,14 @@ CLAIM_RULES: dict[tuple[str, str], Rule] = {
     ("POST", CLAIM + "/settlement/approval"): Rule(allowed=SETTLERS, target=approval_target),
     ("GET", CLAIM + "/statement.pdf"): Rule(
         allowed=READERS_OF_A, target=claim_path(API + "/claims/{id}/statement.pdf", lambda c: c.claim_id)
+    ),
+    ("GET", CLAIM + "/payees/{payee}/statement.pdf"): Rule(
+        allowed=READERS_OF_A, target=claim_path(API + "/claims/{id}/payees/insured/statement.pdf", lambda c: c.claim_id)
+    ),
+    # A factor's statement of a claim on its invoices (the world has none: refused to everyone here;
+    # tests/e2e/test_factoring_api.py reads one).
+    ("GET", API + "/factor/claims/{claim_id}/statement.pdf"): Rule(
+        allowed=set(), target=claim_path(API + "/factor/claims/{id}/statement.pdf", lambda c: c.claim_id)
     ),
     ("GET", CLAIM + "/recoveries/{recovery_id}/statement.pdf"): Rule(
         allowed=READERS_OF_A,
@@ -783,6 +824,78 @@ PORTFOLIO_LOSS_RULES: dict[tuple[str, str], Rule] = {
     for path in ("/portfolio/loss", "/portfolio/loss/distribution.png", "/portfolio/loss/contributions.png")
 }
 
+# --------------------------------------------------------------------------------------------- offers
+
+# Brokers (under an "act" mandate) and the underwriters record insurers' offers; the insured, its brokers and
+# the insurer's staff read them and compare them on the insured's ledger (a computation: no write).
+OFFER_RECORDERS = {"admin", "underwriter", "broker_user"}
+OFFER_SIRENS = {"own": "552100554", "other": "542051180"}  # world.buyer_a, world.buyer_b
+
+
+def offer_body(ctx: Ctx, role: str, which: str = "own") -> dict[str, Any]:
+    siren = OFFER_SIRENS.get(which, "552100554")
+    return {
+        "insurer": f"Matrix Insurer {next(_counter)}",
+        "terms": {"indemnity_rate": "0.90"},
+        "fees": {"annual_fee": "100"},
+        "limits": [{"identifier": siren, "amount": "10000"}],
+    }
+
+
+def offer_target(suffix: str) -> Target:
+    """/offers/{id}{suffix}: a fresh offer of the target tenant, recorded by an administrator."""
+
+    def build(ctx: Ctx, role: str, which: str) -> tuple[str, None]:
+        holder = {"own": ctx.world.insured_a, "other": ctx.world.insured_b}.get(which)
+        if holder is None:
+            return f"{API}/offers/{uuid.uuid4()}{suffix}", None
+        created = ctx.client.post(
+            f"{API}/insureds/{holder}/offers", json=offer_body(ctx, role, which), headers=ctx.headers["admin"]
+        )
+        assert created.status_code == 201, created.text
+        return f"{API}/offers/{created.json()['id']}{suffix}", None
+
+    return build
+
+
+def offer_limits_csv(ctx: Ctx, role: str, which: str) -> dict[str, Any]:
+    siren = OFFER_SIRENS.get(which, "552100554")
+    return {"file": ("limits.csv", f"identifier,amount\n{siren},20000\n", "text/csv")}
+
+
+def comparison_files(ctx: Ctx, role: str, which: str) -> dict[str, Any]:
+    """A one-invoice ledger of the target's buyer and one inline offer on it."""
+    siren = OFFER_SIRENS.get(which, "552100554")
+    ledger = (
+        "record_type,siren,number,issue_date,due_date,amount_excl_vat,vat_amount\n"
+        f"invoice,{siren},CMP-1,2026-03-02,2026-04-30,1000.00,200.00\n"
+    )
+    offers = f'offers:\n  - {{insurer: "Matrix", limits: {{"{siren}": "5000"}}}}\n'
+    return {"ledger": ("ledger.csv", ledger, "text/csv"), "offers": ("offers.yaml", offers, "application/yaml")}
+
+
+INSURED_OFFERS = API + "/insureds/{organisation_id}/offers"
+OFFER_RULES: dict[tuple[str, str], Rule] = {
+    ("POST", INSURED_OFFERS): Rule(
+        allowed=OFFER_RECORDERS,
+        target=lambda c, r, w: (
+            f"{API}/insureds/{_pick(w, c.world.insured_a, c.world.insured_b)}/offers",
+            offer_body(c, r, w),
+        ),
+    ),
+    ("GET", INSURED_OFFERS): Rule(allowed=READERS_OF_A, target=path_target(API + "/insureds/{id}/offers", a, b)),
+    ("GET", API + "/offers/{offer_id}"): Rule(allowed=READERS_OF_A, target=offer_target("")),
+    ("POST", API + "/offers/{offer_id}/limits"): Rule(
+        allowed=OFFER_RECORDERS, target=offer_target("/limits"), target_files=offer_limits_csv
+    ),
+    ("POST", INSURED_OFFERS + "/comparison"): Rule(
+        allowed=READERS_OF_A,
+        target=path_target(API + "/insureds/{id}/offers/comparison", a, b),
+        target_files=comparison_files,
+        writes=False,
+    ),
+}
+
 ORG = "/api/v1/organisations/{id}"
 ORG_KEY = "/api/v1/organisations/{organisation_id}"
 RULES: dict[tuple[str, str], Rule] = {
@@ -868,7 +981,7 @@ RULES: dict[tuple[str, str], Rule] = {
             body=lambda c, r: {
                 "effective_date": "2026-06-01",
                 "reason": "matrix",
-                "changes": {"waiting_period_days": 100 + next(_counter)},
+                "changes": {"waiting_period_days": 100 + next(_counter) % 500},
             },
         ),
     ),
@@ -954,6 +1067,7 @@ RULES: dict[tuple[str, str], Rule] = {
     **PREMIUM_RULES,
     **PORTFOLIO_RULES,
     **PORTFOLIO_LOSS_RULES,
+    **OFFER_RULES,
 }
 
 

@@ -140,6 +140,11 @@ def test_bad_invoices_are_refused_and_nothing_is_recorded(
     app_client: TestClient, world: World, headers: Headers, container: Container
 ) -> None:
     insured = headers["insured_user"]
+    delegation = {"factor_id": world.factor_id, "start_date": "2026-01-01", "reason": "affacturage"}
+    delegated = app_client.post(
+        f"/api/v1/policies/{world.policy_a}/delegations", json=delegation, headers=headers["admin"]
+    )
+    assert delegated.status_code == 201, delegated.text
     audit_before = count(container, "audit_events")
     a, b = world.policy_a, world.policy_b
     cases: list[tuple[str, dict[str, Any], int, str, str | None]] = [
@@ -264,6 +269,10 @@ def test_reversals_factor_assignments_and_disputes(app_client: TestClient, world
     [listed] = app_client.get(policy_url(world.policy_a, "/invoices"), headers=insured).json()["items"]
     assert (listed["id"], listed["reversed"]) == (mine["id"], True)
     assert record(app_client, insured, world.policy_a, invoice(world.buyer_a, "R-2")).status_code == 201
+    delegation = {"factor_id": world.factor_id, "start_date": "2026-01-01", "reason": "affacturage"}
+    assert (
+        app_client.post(policy_url(world.policy_a, "/delegations"), json=delegation, headers=admin).status_code == 201
+    )
     assign = {"buyer_id": world.buyer_a, "invoice": "R-2", "factor": "Factor SA", "date": "2026-03-05"}
     assigned = app_client.post(policy_url(world.policy_a, "/factor-assignments"), json=assign, headers=insured)
     assert assigned.status_code == 204, assigned.text

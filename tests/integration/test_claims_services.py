@@ -678,6 +678,16 @@ def test_the_maximum_liability_is_consumed_across_claims_and_caps_the_second(cap
 
 
 def test_an_indemnity_on_an_invoice_assigned_to_a_factor_is_paid_to_the_factor(world: World) -> None:
+    from tradecover.services import factoring
+
+    with world.container.uow() as uow:
+        factor = accounts.create_organisation(
+            uow, world.clock, world.admin, kind=OrganisationKind.FACTOR, name="Factor SA", country="FR"
+        ).id
+    world.do(
+        factoring.create_delegation, world.clock, world.admin, policy_id=world.policy_a, factor_id=factor,
+        start_date=date(2026, 1, 1), reason="affacturage",
+    )  # fmt: skip
     buyer = world.buyer()
     world.invoice(buyer, "FA-1", date(2026, 1, 10), "6000.00", "1200.00")
     world.invoice(buyer, "FA-2", date(2026, 1, 12), "4000.00", "800.00")
@@ -697,7 +707,7 @@ def test_an_indemnity_on_an_invoice_assigned_to_a_factor_is_paid_to_the_factor(w
     assert [(i.number, i.factor) for i in outcome.computation.invoices] == [("FA-1", "Factor SA"), ("FA-2", None)]
     view = world.view(claim.id)
     assert sorted((m.account, m.amount) for m in view.movements) == [
-        ("factor:Factor SA", eur("5400.00")),
+        (f"factor:{factor}", eur("5400.00")),
         ("insured:" + world.a, eur("3600.00")),
         ("insurer", eur("-5400.00")),
         ("insurer", eur("-3600.00")),
@@ -706,7 +716,7 @@ def test_an_indemnity_on_an_invoice_assigned_to_a_factor_is_paid_to_the_factor(w
     statement = view.settlements[-1].statement
     assert statement["payees"] == [
         {"name": "insured", "role": "insured", "amount": "3600.00"},
-        {"name": "Factor SA", "role": "factor", "amount": "5400.00"},
+        {"name": "Factor SA", "role": "factor", "amount": "5400.00", "id": factor},
     ]
 
 

@@ -446,6 +446,16 @@ def test_a_reversed_entry_stays_in_the_ledger_and_exposure_ignores_it(world: Wor
 
 
 def test_an_invoice_is_assigned_to_a_factor_once(world: World) -> None:
+    from tradecover.services import factoring
+
+    with world.container.uow() as uow:
+        factor = accounts.create_organisation(
+            uow, world.clock, world.admin, kind=OrganisationKind.FACTOR, name="Factor Crédit SA", country="FR"
+        )
+    world.do(
+        factoring.create_delegation, world.clock, world.admin, policy_id=world.policy_a, factor_id=factor.id,
+        start_date=date(2026, 1, 1), reason="affacturage",
+    )  # fmt: skip
     buyer = world.buyer(SIREN_1)
     at_once = world.invoice(buyer, "F-1", date(2026, 1, 10), "1000", factor="Factor Crédit SA")
     later = world.invoice(buyer, "F-2", date(2026, 1, 11), "1000")

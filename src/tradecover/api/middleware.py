@@ -261,11 +261,15 @@ class Idempotency:
             pass  # another process stored the same key first; its response stands
 
 
+UPLOAD_PAGES = frozenset({"/invoices/import", "/offers/comparison"})
+
+
 def upload_aware_limit(container: Container) -> Callable[[str], int]:
     settings = container.settings
 
     def limit(path: str) -> int:
-        if path.endswith("/imports") or path == "/invoices/import":  # the API's imports and the portal's
+        # the API's imports, a ledger to compare offers on, an offer's limits, and the portal's own uploads
+        if path.endswith(("/imports", "/offers/comparison", "/limits")) or path in UPLOAD_PAGES:
             return settings.max_upload_bytes
         if path.endswith("/documents"):
             # The multipart envelope around the largest document the claims accept.

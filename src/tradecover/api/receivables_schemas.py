@@ -29,7 +29,11 @@ class InvoiceIn(Strict):
     vat_amount: MoneyBody
     invoice: str | None = Field(default=None, max_length=100, description="a credit note's invoice number")
     order_reference: str | None = Field(default=None, max_length=100)
-    factor: str | None = Field(default=None, max_length=200, description="the factor the invoice is assigned to")
+    factor: str | None = Field(
+        default=None, max_length=200, description="the factor organisation's exact name the invoice is assigned to"
+    )
+    factor_id: str | None = Field(default=None, max_length=36, description="the factor organisation it is assigned to")
+    with_recourse: bool = Field(default=True, description="when assigned: factoring with recourse")
 
 
 class InvoiceOut(BaseModel):
@@ -140,7 +144,11 @@ class ReversalIn(Strict):
 class FactorAssignmentIn(Strict):
     buyer_id: str
     invoice: Text100
-    factor: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    factor_id: str | None = Field(default=None, max_length=36, description="the factor organisation")
+    factor: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = Field(
+        default=None, description="the factor organisation's exact name (when factor_id is not given)"
+    )
+    with_recourse: bool = Field(default=True, description="factoring with recourse on the insured")
     date: date
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from tradecover.bootstrap import Container, build
 from tradecover.cli.claims import register as register_claims_commands
 from tradecover.cli.collection import register as register_collection_commands
+from tradecover.cli.compare import register as register_compare_command
 from tradecover.cli.ledger import register as register_ledger_commands
 from tradecover.cli.limits import register as register_limit_commands
 from tradecover.cli.policies import register as register_policy_commands
@@ -280,6 +281,7 @@ def organisations_list(as_json: JsonOption = False) -> None:
 register_risk_commands(app, _container)
 register_ledger_commands(app, _container)
 register_simulate_command(app)
+register_compare_command(app)
 register_limit_commands(app, _container)
 register_collection_commands(app, _container)
 register_claims_commands(app, _container)

@@ -125,6 +125,7 @@ LINE_LABELS_FR: dict[str, str] = {
     "aggregate_deductible": "Franchise annuelle globale",
     "max_liability": "Plafond d'indemnisation restant",
     "indemnity": "Indemnité",
+    "payee_share": "Part de ce bénéficiaire",
 }
 
 CAUSE_LABELS: dict[Language, dict[str, str]] = {
@@ -238,6 +239,8 @@ RULES_FR: dict[str, str] = {
     "max_liability": "plafond de l'année d'assurance {max_liability}, moins {paid} déjà indemnisés : "
     "indemnité limitée à {remaining}",
     "indemnity": "versée aux bénéficiaires ci-dessous",
+    "payee_share": "indemnité de {indemnity} × {unpaid} impayés sur les factures de ce bénéficiaire / "
+    "{claim_unpaid} impayés sur celles du sinistre, au centime (plus forts restes)",
 }
 
 

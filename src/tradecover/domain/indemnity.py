@@ -49,7 +49,8 @@ class ClaimInvoice:
     due_date: date
     amount_excl_vat: Money
     reductions: tuple[tuple[str, Money], ...]  # (PAYMENTS | CREDIT_NOTES | RECOVERIES, amount excl. VAT)
-    factor: str | None = None  # loss payee of an assigned invoice
+    factor: str | None = None  # loss payee of an assigned invoice: the factor's name
+    factor_id: str | None = None  # the factor organisation (none on an assignment made by name only)
 
     @property
     def unpaid_excl_vat(self) -> Money:
@@ -87,6 +88,7 @@ class Payee:
     name: str  # "insured" or the factor
     role: str  # "insured" | "factor"
     amount: Money
+    id: str | None = None  # the factor organisation
 
 
 @dataclass(frozen=True)
@@ -262,12 +264,16 @@ def payees(indemnity: Money, invoices: Sequence[ClaimInvoice]) -> tuple[Payee, .
     if not indemnity.is_positive() or not any(weights):
         return ()
     parts = indemnity.allocate(weights)
-    by_payee: dict[str | None, Money] = {}
+    # Factors are told apart by organisation (two factors never merge because of a name); an assignment
+    # made by name only is keyed by that name.
+    by_payee: dict[tuple[str, str] | None, Money] = {}
     for invoice, part in zip(invoices, parts, strict=True):
-        by_payee[invoice.factor] = by_payee.get(invoice.factor, Money.zero(indemnity.currency)) + part
+        key = None if invoice.factor is None else (invoice.factor, invoice.factor_id or "")
+        by_payee[key] = by_payee.get(key, Money.zero(indemnity.currency)) + part
     out = [Payee("insured", "insured", by_payee.pop(None))] if None in by_payee else []
     out.extend(
-        Payee(str(name), "factor", amount) for name, amount in sorted(by_payee.items(), key=lambda kv: str(kv[0]))
+        Payee(name, "factor", amount, factor_id or None)
+        for (name, factor_id), amount in sorted((k, v) for k, v in by_payee.items() if k is not None)
     )
     return tuple(p for p in out if p.amount.is_positive())
 

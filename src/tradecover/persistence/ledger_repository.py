@@ -539,6 +539,8 @@ class LedgerRepository:
                 id=assignment.id,
                 invoice_id=assignment.invoice_id,
                 factor=assignment.factor,
+                factor_id=assignment.factor_id,
+                with_recourse=assignment.with_recourse,
                 assigned_on=assignment.assigned_on,
                 recorded_by=by,
                 recorded_at=at,
@@ -553,7 +555,8 @@ class LedgerRepository:
             .where(t.LedgerInvoiceRow.policy_id == policy_id)
         )
         return {
-            r.invoice_id: FactorAssignment(r.id, r.invoice_id, r.factor, r.assigned_on) for r in self.session.scalars(q)
+            r.invoice_id: FactorAssignment(r.id, r.invoice_id, r.factor, r.assigned_on, r.factor_id, r.with_recourse)
+            for r in self.session.scalars(q)
         }
 
     # Balances (the order check's index) -------------------------------------------------------------

@@ -504,7 +504,13 @@ class FactorAssignmentRow(Base):
     __tablename__ = "factor_assignments"
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     invoice_id: Mapped[str] = mapped_column(ForeignKey("ledger_invoices.id"), unique=True)
-    factor: Mapped[str] = mapped_column(String(200))
+    factor: Mapped[str] = mapped_column(String(200), doc="the factor's name as it was when assigned")
+    factor_id: Mapped[str | None] = mapped_column(
+        ForeignKey("organisations.id"), index=True, doc="the factor organisation; none on assignments made by name only"
+    )
+    with_recourse: Mapped[bool] = mapped_column(
+        Boolean, server_default=text("true"), doc="factoring with recourse: the factor may turn back to the insured"
+    )
     assigned_on: Mapped[date] = mapped_column(Date)
     recorded_by: Mapped[str] = mapped_column(String(300))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -690,7 +696,7 @@ class ClaimMovementRow(Base):
     """Money moved by a claim, as paired entries of one transaction summing to zero.
 
     ``amount_minor`` is signed from the account's point of view: an indemnity is -X on ``insurer`` and
-    +X on its payee (``insured:<organisation id>`` or ``factor:<name>``); the insurer's share of a
+    +X on its payee (``insured:<organisation id>`` or ``factor:<organisation id>``); the insurer's share of a
     recovery is -Y on ``insured:<id>`` (who received the cash) and +Y on ``insurer``.
     """
 
@@ -1142,3 +1148,58 @@ class QuoteVersionRow(Base):
     )
     terms: Mapped[str] = mapped_column(Text, doc="JSON: PolicyTerms.to_dict()")
     lines: Mapped[str] = mapped_column(Text, doc="JSON: how the price was built, [{code, label, figure, unit}]")
+
+
+class PolicyDelegationRow(Base):
+    """A delegation endorsement: from ``start_date`` (to ``end_date``, excluded) the policy names the factor
+    loss payee of the invoices assigned to it. Written once."""
+
+    __tablename__ = "policy_delegations"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    policy_id: Mapped[str] = mapped_column(ForeignKey("policies.id"), index=True)
+    factor_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date, doc="the first day it no longer applies; none: open-ended")
+    reason: Mapped[str] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# ------------------------------------------------------------------ offers (issue 10): insurers' offers for an insured
+
+
+class OfferRow(Base):
+    """Append-only: an insurer's offer for an insured, as a broker (under its mandate) or the insurer's staff
+    recorded it: the terms and fees offered; the limits per buyer in ``offer_limits``."""
+
+    __tablename__ = "offers"
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True, doc="the insured")
+    insurer_name: Mapped[str] = mapped_column(String(200), doc="the insurer making the offer, as named")
+    currency: Mapped[str] = mapped_column(String(3), doc="of the terms, the fees and the limits")
+    terms: Mapped[str] = mapped_column(Text, doc="JSON: the offered policy terms by code name, amounts as strings")
+    annual_fee_minor: Mapped[int] = mapped_column(
+        BigInteger, doc="a fee per policy year the insured would pay on top of the premium, minor units, >= 0"
+    )
+    per_buyer_fee_minor: Mapped[int] = mapped_column(
+        BigInteger, doc="a fee per year and buyer with a limit the insured would pay, minor units, >= 0"
+    )
+    created_by: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OfferLimitRow(Base):
+    """Append-only: a limit the insurer would grant on a buyer of the insured. Each entry or import of an
+    offer's limits is a new ``version`` of the whole set; the latest version is the offer's."""
+
+    __tablename__ = "offer_limits"
+    offer_id: Mapped[str] = mapped_column(ForeignKey("offers.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    buyer_id: Mapped[str] = mapped_column(ForeignKey("buyers.id"), primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(40), doc="the buyer's identifier as the offer named it")
+    currency: Mapped[str] = mapped_column(String(3))
+    amount_minor: Mapped[int] = mapped_column(
+        BigInteger, doc="the limit the insurer would grant on the buyer (its cover), minor units, >= 0"
+    )
+    created_by: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

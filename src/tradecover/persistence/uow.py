@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from tradecover.persistence.alerts_repository import AlertRepository
 from tradecover.persistence.claims_repository import ClaimsRepository
 from tradecover.persistence.collection_repository import CollectionRepository
+from tradecover.persistence.factoring_repository import FactoringRepository
 from tradecover.persistence.grading_store import SqlGradingStore
 from tradecover.persistence.ledger_repository import LedgerRepository
 from tradecover.persistence.limits_repository import CreditLimitRepository
+from tradecover.persistence.offers_repository import OffersRepository
 from tradecover.persistence.premium_repository import PremiumRepository
 from tradecover.persistence.quotes_repository import QuotesRepository
 from tradecover.persistence.repositories import (
@@ -49,6 +51,8 @@ class SqlAlchemyUnitOfWork:
     collection: CollectionRepository
     quotes: QuotesRepository
     premium: PremiumRepository
+    offers: OffersRepository
+    factoring: FactoringRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -82,6 +86,8 @@ class SqlAlchemyUnitOfWork:
         self.claims = ClaimsRepository(session)
         self.quotes = QuotesRepository(session)
         self.premium = PremiumRepository(session)
+        self.offers = OffersRepository(session)
+        self.factoring = FactoringRepository(session)
         return self
 
     def __exit__(

@@ -335,6 +335,7 @@ def claim_invoices(
                     amount_excl_vat=convert(invoice.amount_excl_vat.to_minor()),
                     reductions=tuple((k, convert(v)) for k, v in reductions.items() if v),
                     factor=None if factor is None else factor.factor,
+                    factor_id=None if factor is None else factor.factor_id,
                 )
             )
             notified.append((invoice, None if factor is None else factor.factor))
@@ -411,10 +412,14 @@ def statement_json(c: Computation, status: str) -> dict[str, Any]:
                 "amount_excl_vat": inv.amount_excl_vat.quantize_str(),
                 "unpaid_excl_vat": inv.unpaid_excl_vat.quantize_str(),
                 "factor": inv.factor,
+                "factor_id": inv.factor_id,
             }
             for inv in c.invoices
         ],
-        "payees": [{"name": p.name, "role": p.role, "amount": p.amount.quantize_str()} for p in i.payees],
+        "payees": [
+            {"name": p.name, "role": p.role, "amount": p.amount.quantize_str()} | ({"id": p.id} if p.id else {})
+            for p in i.payees
+        ],
     }
 
 
@@ -546,7 +551,7 @@ def _pay(
     movements: list[ClaimMovement] = []
     transaction = new_id()
     for payee in c.indemnity.payees:
-        target = insured_account(policy) if payee.role == "insured" else f"factor:{payee.name}"
+        target = insured_account(policy) if payee.role == "insured" else f"factor:{payee.id or payee.name}"
         movements.extend(
             paired(
                 ids=(new_id(), new_id()),

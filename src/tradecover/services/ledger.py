@@ -17,6 +17,7 @@ from tradecover.domain.buyers import Buyer
 from tradecover.domain.errors import Conflict, InvalidInput, NotFound
 from tradecover.domain.money import Money
 from tradecover.domain.money import currency as checked_currency
+from tradecover.domain.parties import Organisation
 from tradecover.domain.periods import Clock
 from tradecover.domain.policies import Policy
 from tradecover.domain.receivables import (
@@ -29,6 +30,7 @@ from tradecover.domain.receivables import (
     validate_invoice_amounts,
     validate_invoice_dates,
 )
+from tradecover.services import factoring
 from tradecover.services.authorization import Actor, ensure_can_act
 from tradecover.services.buyers import get_buyer
 from tradecover.services.ledger_ports import BuyerBalance, FactorAssignment
@@ -233,8 +235,13 @@ def record_invoice(
     invoice_reference: str | None = None,
     order_reference: str | None = None,
     factor: str | None = None,
+    factor_id: str | None = None,
+    with_recourse: bool = True,
 ) -> Recorded:
-    """Record an invoice or a credit note; an identical re-send returns the recorded one."""
+    """Record an invoice or a credit note; an identical re-send returns the recorded one.
+
+    ``factor_id`` (or ``factor``, a factor organisation's exact name) assigns the invoice to that factor
+    on its issue date, which needs the policy's delegation to it in force then."""
     policy = policy_to_act_on(uow, actor, policy_id)
     buyer = buyer_of_policy(uow, actor, policy, buyer_id)
     invoice = build_invoice(
@@ -274,11 +281,20 @@ def record_invoice(
             code="ledger.unknown_invoice",
             field="invoice",
         )
+    assignee = None
+    if factor is not None and not factor.strip() and not factor_id:
+        raise InvalidInput("the factor's name is empty: name the factor organisation", code="ledger.bad_factor",
+                           field="factor")  # fmt: skip
+    if factor_id or (factor and factor.strip()):
+        if kind is not EntryKind.INVOICE:
+            raise InvalidInput("only an invoice is assigned to a factor", code="ledger.bad_factor", field="factor_id")
+        # Checked before anything is written.
+        assignee = factoring.factor_for_assignment(uow, policy, factor_id=factor_id, name=factor, on=invoice.issue_date)
     uow.ledger.add_invoices([invoice])
     if invoice.order_reference:
         uow.ledger.close_orders(policy.id, buyer.id, [invoice.order_reference], invoice.issue_date)
-    if factor:
-        _assign(uow, clock, actor, policy, invoice, factor.strip(), invoice.issue_date)
+    if assignee is not None:
+        _assign(uow, clock, actor, policy, invoice, assignee, invoice.issue_date, with_recourse)
     record(
         uow,
         clock,
@@ -515,14 +531,19 @@ def reverse_entry(uow: UnitOfWork, clock: Clock, actor: Actor, *, policy_id: str
 
 
 def _assign(
-    uow: UnitOfWork, clock: Clock, actor: Actor, policy: Policy, invoice: Invoice, factor: str, on: date
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: Actor,
+    policy: Policy,
+    invoice: Invoice,
+    factor: Organisation,
+    on: date,
+    with_recourse: bool,
 ) -> None:
-    if not factor or len(factor) > 200:
-        raise InvalidInput(
-            "the factor's name is required (200 characters at most)", code="ledger.bad_factor", field="factor"
-        )
     uow.ledger.assign_to_factor(
-        FactorAssignment(new_id(), invoice.id, factor, on), by=actor.audit_label(policy.policyholder_id), at=clock.now()
+        FactorAssignment(new_id(), invoice.id, factor.name, on, factor.id, with_recourse),
+        by=actor.audit_label(policy.policyholder_id),
+        at=clock.now(),
     )
     record(
         uow,
@@ -532,7 +553,13 @@ def _assign(
         action="ledger.assigned_to_factor",
         object_type="invoice",
         object_id=invoice.id,
-        summary={"number": invoice.number, "factor": factor, "on": on.isoformat()},
+        summary={
+            "number": invoice.number,
+            "factor_id": factor.id,
+            "factor": factor.name,
+            "with_recourse": with_recourse,
+            "on": on.isoformat(),
+        },
     )
 
 
@@ -544,16 +571,21 @@ def assign_to_factor(
     policy_id: str,
     buyer_id: str,
     invoice_number: str,
-    factor: str,
+    factor_id: str | None = None,
+    factor: str | None = None,
     on: date,
-) -> None:
-    """Indemnity on an assigned invoice goes to the factor (DOMAIN.md §3 délégation)."""
+    with_recourse: bool = True,
+) -> FactorAssignment:
+    """Assign an invoice to a factor organisation (by id, or by its exact name): the indemnity on it then goes
+    to the factor (DOMAIN.md §3 délégation), which needs the policy's delegation to it in force on ``on``."""
     policy = policy_to_act_on(uow, actor, policy_id)
     buyer = buyer_of_policy(uow, actor, policy, buyer_id)
     invoice = _invoice_by_number(uow, policy, buyer.id, invoice_number)
     if invoice.id in uow.ledger.factor_assignments(policy.id):
         raise Conflict(f"invoice {invoice_number} is already assigned", code="ledger.already_assigned", field="invoice")
-    _assign(uow, clock, actor, policy, invoice, factor.strip(), on)
+    assignee = factoring.factor_for_assignment(uow, policy, factor_id=factor_id, name=factor, on=on)
+    _assign(uow, clock, actor, policy, invoice, assignee, on, with_recourse)
+    return uow.ledger.factor_assignments(policy.id)[invoice.id]
 
 
 DEFAULT_ORDER_VALIDITY_DAYS = 30

@@ -30,6 +30,7 @@ from tradecover.domain.identifiers import (
 )
 from tradecover.domain.money import Money
 from tradecover.domain.money import currency as checked_currency
+from tradecover.domain.parties import Organisation
 from tradecover.domain.periods import Clock
 from tradecover.domain.policies import Policy
 from tradecover.domain.receivables import Dispute, EntryKind, Invoice, Payment, settle
@@ -42,6 +43,7 @@ from tradecover.ingest.ledger_records import (
     PaymentRecord,
     RecordKind,
 )
+from tradecover.services import factoring
 from tradecover.services.authorization import Actor
 from tradecover.services.buyers import add_buyer
 from tradecover.services.ledger import (
@@ -359,7 +361,7 @@ def import_ledger(
     new_payments: list[tuple[Payment, str]] = []
     new_disputes: list[Dispute] = []
     resolutions: list[tuple[str, date]] = []
-    assignments: list[tuple[Invoice, str]] = []
+    assignments: list[tuple[Invoice, Organisation]] = []
     order_closures: dict[str, list[tuple[str, date]]] = defaultdict(list)
     touched: set[str] = set()
     unmapped: dict[tuple[Any, ...], BuyerRef] = {}
@@ -438,10 +440,17 @@ def import_ledger(
                     if len(reported) < MAX_REPORTED_LINES:
                         reported.append(ImportLine(src.file, src.line, kind, reference, "duplicate"))
                     continue
+                if rec.factor and rec.factor.strip():
+                    # The factor column names a registered factor (its id or exact name) that the policy
+                    # delegates to on the invoice's date; else the line is refused.
+                    factor = factoring.factor_named(uow, policy, rec.factor, on=invoice.issue_date)
+                    if entry_kind is not EntryKind.INVOICE:
+                        raise InvalidInput(
+                            "only an invoice is assigned to a factor", code="ledger.bad_factor", field="factor"
+                        )
+                    assignments.append((invoice, factor))
                 existing[key] = invoice
                 new_invoices.append(invoice)
-                if rec.factor:
-                    assignments.append((invoice, rec.factor.strip()[:200]))
                 if invoice.order_reference:
                     order_closures[buyer_id].append((invoice.order_reference, invoice.issue_date))
             elif isinstance(rec, PaymentRecord):
@@ -542,8 +551,11 @@ def import_ledger(
         for dispute_id, on in resolutions:
             uow.ledger.resolve_dispute(dispute_id, on)
         for invoice, factor in assignments:
-            uow.ledger.assign_to_factor(FactorAssignment(new_id(), invoice.id, factor, invoice.issue_date), by=by,
-                                        at=clock.now())  # fmt: skip
+            uow.ledger.assign_to_factor(
+                FactorAssignment(new_id(), invoice.id, factor.name, invoice.issue_date, factor.id),
+                by=by,
+                at=clock.now(),
+            )
         for buyer_id, closures in order_closures.items():
             for reference, on in closures:
                 uow.ledger.close_orders(policy.id, buyer_id, [reference], on)

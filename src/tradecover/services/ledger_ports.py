@@ -34,8 +34,10 @@ class BuyerBalance:
 class FactorAssignment:
     id: str
     invoice_id: str
-    factor: str
+    factor: str  # the factor's name when assigned
     assigned_on: date
+    factor_id: str | None = None  # the factor organisation (none on assignments made by name only)
+    with_recourse: bool = True
 
 
 @dataclass(frozen=True)

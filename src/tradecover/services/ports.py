@@ -23,8 +23,10 @@ from tradecover.domain.parties import ApiKey, Mandate, Organisation, Organisatio
 from tradecover.domain.policies import Policy, TermsVersion
 from tradecover.services.claims_ports import ClaimsStore
 from tradecover.services.collection_ports import CollectionStore
+from tradecover.services.factoring_ports import FactoringStore
 from tradecover.services.grading_ports import GradingStore
 from tradecover.services.ledger_ports import AlertStore, LedgerStore
+from tradecover.services.offers_ports import OffersStore
 from tradecover.services.premium_ports import PremiumStore
 from tradecover.services.quotes_ports import QuotesStore
 
@@ -239,6 +241,10 @@ class UnitOfWork(Protocol):
     def quotes(self) -> QuotesStore: ...
     @property
     def premium(self) -> PremiumStore: ...
+    @property
+    def offers(self) -> OffersStore: ...
+    @property
+    def factoring(self) -> FactoringStore: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(

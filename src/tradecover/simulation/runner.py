@@ -58,6 +58,7 @@ from tradecover.services import (
     collection,
     credit_limits,
     exposure,
+    factoring,
     financials,
     grading,
     ledger,
@@ -513,6 +514,11 @@ class _World:
         with self.container.uow() as uow:
             if event.kind in ("invoice", "credit_note"):
                 is_invoice = event.kind == "invoice"
+                factor_id = None
+                if f.get("assigned_to_factor"):
+                    policy = uow.policies.get(policy_id)
+                    assert policy is not None
+                    factor_id = factoring.simulated_factor(uow, self.clock, self.actor, policy, "factor").id
                 recorded = ledger.record_invoice(
                     uow,
                     self.clock,
@@ -527,7 +533,7 @@ class _World:
                     vat_amount=Money.of(f["vat_amount"], self.currency),
                     kind=EntryKind.INVOICE if is_invoice else EntryKind.CREDIT_NOTE,
                     invoice_reference=f.get("invoice"),
-                    factor="factor" if f.get("assigned_to_factor") else None,
+                    factor_id=factor_id,
                 )
                 outcome: dict[str, Any] = {"status": "done" if recorded.created else "duplicate"}
             elif event.kind == "payment":

@@ -140,6 +140,7 @@ def permissions_of(actor: Actor | None, *, acting: bool = False) -> dict[str, bo
     role = actor.role
     return {
         "insured_screens": role is Role.INSURED_USER or (role is Role.BROKER_USER and acting),
+        "factor_screens": role is Role.FACTOR_USER,
         "decide_limits": actor.is_staff and role in ROLE_PERMISSIONS[Permission.LIMIT_DECIDE],
         "read_portfolio": actor.is_staff and role in ROLE_PERMISSIONS[Permission.PORTFOLIO_READ],
         "read_claims": actor.organisation_kind is not OrganisationKind.FACTOR,

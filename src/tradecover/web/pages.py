@@ -28,8 +28,10 @@ from tradecover.web import (
     broker_pages,
     claim_pages,
     csrf,
+    factor_pages,
     insured_pages,
     monitoring_pages,
+    offer_pages,
     overdue_pages,
     premium_pages,
     receivable_pages,
@@ -153,6 +155,9 @@ def _home(page: PageContext, actor: Actor) -> Response:
         else:
             template = "home_other.html"
             values["alerts"] = portal.open_alerts(uow, actor, organisation_id=actor.organisation_id)
+            values["factor"] = (
+                factor_pages.factor_summary(uow, container.clock, actor) if actor.role is Role.FACTOR_USER else None
+            )
     return page.render(template, values)
 
 
@@ -232,3 +237,5 @@ router.include_router(receivable_pages.router)
 router.include_router(alert_pages.router)
 router.include_router(monitoring_pages.router)
 router.include_router(admin_pages.router)
+router.include_router(factor_pages.router)
+router.include_router(offer_pages.router)

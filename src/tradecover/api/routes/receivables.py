@@ -92,6 +92,8 @@ def record_invoice(
             invoice_reference=body.invoice,
             order_reference=body.order_reference,
             factor=body.factor,
+            factor_id=body.factor_id,
+            with_recourse=body.with_recourse,
         )
         uow.commit()
     if not recorded.created:
@@ -213,8 +215,10 @@ def assign_to_factor(container: ContainerDep, actor: ActorDep, policy_id: str, b
             policy_id=policy_id,
             buyer_id=body.buyer_id,
             invoice_number=body.invoice,
+            factor_id=body.factor_id,
             factor=body.factor,
             on=body.date,
+            with_recourse=body.with_recourse,
         )
         uow.commit()
 
