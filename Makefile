@@ -53,7 +53,7 @@ pytest: install chromium
 	@if [ -z "$$TRADECOVER_TEST_DATABASE_URL" ] && $(BIN)/python -c "import psycopg; psycopg.connect('$(PG_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 		export TRADECOVER_TEST_DATABASE_URL='$(PG_URL)'; echo "PostgreSQL reachable: running the suite on SQLite and PostgreSQL"; \
 	else [ -n "$$TRADECOVER_TEST_DATABASE_URL" ] || echo "PostgreSQL not reachable: SQLite only"; fi; \
-	$(BIN)/pytest -n 2 -p no:cacheprovider
+	$(BIN)/pytest -n 2 --dist worksteal -p no:cacheprovider
 
 test: lint typecheck imports pytest
 

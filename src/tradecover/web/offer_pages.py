@@ -38,13 +38,11 @@ from tradecover.services import offers
 from tradecover.services.authorization import Actor
 from tradecover.services.offers_ports import Offer
 from tradecover.simulation.comparison import (
-    InsuredSpec,
     OffersFile,
     compare_offers,
     comparison_png,
-    offer_input,
-    parse_offers,
 )
+from tradecover.simulation.recorded_offers import offers_to_compare
 from tradecover.web.access import insured_form, insured_screen
 from tradecover.web.context import PageContext
 from tradecover.web.jobs import JOBS, Job
@@ -296,24 +294,7 @@ def _read(upload: UploadFile | None, room: int) -> tuple[str, bytes]:
 def _offers_file(
     uow_inputs: tuple[Organisation, list[Offer]], text: str | None, name: str, csv_files: Mapping[str, bytes]
 ) -> OffersFile:
-    """The offers to compare, as the API reads them: the file's own, or the recorded ones over its history."""
-    organisation, recorded = uow_inputs
-    currencies = sorted({o.currency for o in recorded})
-    if len(currencies) > 1:
-        raise InvalidInput(
-            f"the recorded offers are in several currencies ({', '.join(currencies)})",
-            code="compare.currency_mismatch",
-            field="offers",
-        )
-    stored = tuple(
-        offer_input(
-            o.insurer_name,
-            o.terms,
-            {"annual_fee": o.annual_fee.amount, "per_buyer_fee": o.per_buyer_fee.amount},
-            [(limit.identifier, limit.amount.amount) for limit in o.limits],
-        )
-        for o in recorded
-    )
+    """The offers to compare, as the API reads them, with the limits files uploaded beside the offers file."""
 
     def read_file(relative: str) -> bytes:
         # the limits CSV files the offers file names are uploaded with it: found by their file name
@@ -322,14 +303,8 @@ def _offers_file(
             raise InvalidInput(f"{relative}: upload it with the offers file", code="compare.unreadable")
         return found
 
-    insured = InsuredSpec(organisation.name, organisation.siren, organisation.country, None)
-    return parse_offers(
-        text,
-        name,
-        read_file=read_file,
-        organisation=insured,
-        stored=(currencies[0] if currencies else CURRENCY, stored),
-    )
+    organisation, recorded = uow_inputs
+    return offers_to_compare(organisation, recorded, text, name, read_file=read_file)
 
 
 @router.get("/offers/comparison")

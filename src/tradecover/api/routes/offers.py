@@ -14,13 +14,8 @@ from tradecover.api.offer_schemas import ComparisonOut, OfferIn, OfferOut, Offer
 from tradecover.domain.errors import InvalidInput
 from tradecover.ingest.ledger_formats import parse_ledger_file
 from tradecover.services import offers
-from tradecover.simulation.comparison import (
-    InsuredSpec,
-    compare_offers,
-    comparison_png,
-    offer_input,
-    parse_offers,
-)
+from tradecover.simulation.comparison import compare_offers, comparison_png
+from tradecover.simulation.recorded_offers import offers_to_compare
 
 router = APIRouter(tags=["offers"])
 
@@ -97,22 +92,6 @@ def compare(
     ledger: premium, fees, indemnities, net cost, exposure covered, worst year, side by side. Writes nothing."""
     with container.uow() as uow:
         organisation, recorded = offers.comparison_inputs(uow, actor, organisation_id)
-    currencies = sorted({o.currency for o in recorded})
-    if len(currencies) > 1:
-        raise InvalidInput(
-            f"the recorded offers are in several currencies ({', '.join(currencies)})",
-            code="compare.currency_mismatch",
-            field="offers",
-        )
-    stored = tuple(
-        offer_input(
-            o.insurer_name,
-            o.terms,
-            {"annual_fee": o.annual_fee.amount, "per_buyer_fee": o.per_buyer_fee.amount},
-            [(limit.identifier, limit.amount.amount) for limit in o.limits],
-        )
-        for o in recorded
-    )
     text = None
     offers_name = "offers.yaml"
     if offers_file is not None:
@@ -121,13 +100,7 @@ def compare(
             text = offers_file.file.read().decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidInput(f"{offers_name}: not UTF-8 text", code="compare.unreadable") from None
-    insured = InsuredSpec(organisation.name, organisation.siren, organisation.country, None)
-    spec = parse_offers(
-        text,
-        offers_name,
-        organisation=insured,
-        stored=(currencies[0] if currencies else "EUR", stored),
-    )
+    spec = offers_to_compare(organisation, recorded, text, offers_name)
     ledger_name = PurePath(ledger.filename or "ledger.csv").name or "ledger.csv"
     parsed = parse_ledger_file(ledger.file.read(), ledger_name, file_format=ledger_format, currency=spec.currency)
     result = compare_offers(spec, parsed, years=years)
