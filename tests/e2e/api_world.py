@@ -450,17 +450,46 @@ def add_claims(container: Container, world: World) -> World:
 def claimable_buyer(container: Container, world: World, side: str) -> tuple[str, str]:
     """A new buyer of the side, with an accepted overdue notification and an insolvency judgment: a claim
     can be filed on it today. (policy, buyer)"""
-    from tradecover.domain.identifiers import generate_siren
     from tradecover.domain.monitoring import LegalEvent, LegalEventKind
     from tradecover.services import overdues
 
     policy_id, holder = (world.policy_a, world.insured_a) if side == "a" else (world.policy_b, world.insured_b)
     admin = system_actor(world.insurer_id)
     clock = container.clock
+    buyer_id, siren = buyer_with_limit(container, world, holder, policy_id, amount="20000", name="Claimable")
+    number = f"CL-{siren}"
+    with container.uow() as uow:
+        ledger.record_invoice(
+            uow, clock, admin, policy_id=policy_id, buyer_id=buyer_id, number=number, issue_date=date(2026, 1, 5),
+            delivery_date=None, due_date=date(2026, 2, 5), amount_excl_vat=Money.of("1000.00", "EUR"),
+            vat_amount=Money.of("200.00", "EUR"),
+        )  # fmt: skip
+        uow.commit()
+    with container.uow() as uow:
+        overdues.declare_overdue(uow, clock, admin, policy_id=policy_id, buyer_id=buyer_id, invoices=[number])
+        uow.monitoring.add_legal_event(
+            LegalEvent(
+                str(uuid.uuid4()), buyer_id, LegalEventKind.RECEIVERSHIP, "Jugement d'ouverture", date(2026, 3, 2),
+                date(2026, 3, 10), "world", f"world-{siren}", None, clock.now(),
+            )
+        )  # fmt: skip
+        uow.commit()
+    return policy_id, buyer_id
+
+
+def buyer_with_limit(
+    container: Container, world: World, holder: str, policy_id: str, *, amount: str, name: str
+) -> tuple[str, str]:
+    """A new graded buyer in ``holder``'s book with a limit of ``amount`` granted on 2 January (before any
+    invoice: a limit leaves out deliveries already overdue on its date). (buyer id, SIREN)"""
+    from tradecover.domain.identifiers import generate_siren
+
+    admin = system_actor(world.insurer_id)
+    clock = container.clock
     siren = generate_siren(60_000_000 + uuid.uuid4().int % 30_000_000)
     with container.uow() as uow:
         buyer, _ = buyers.add_buyer(
-            uow, clock, admin, identifiers=[("siren", siren)], legal_name=f"Claimable {siren}", country="FR",
+            uow, clock, admin, identifiers=[("siren", siren)], legal_name=f"{name} {siren}", country="FR",
             organisation_id=holder,
         )  # fmt: skip
     with container.uow() as uow:
@@ -469,32 +498,14 @@ def claimable_buyer(container: Container, world: World, side: str) -> tuple[str,
         )
         uow.commit()
         credit_limits.set_capacity(uow, clock, admin, buyer.id, amount="1000000", reason="test world")
-    # The limit is granted before the invoice (a limit leaves out deliveries already overdue on its date).
     today = clock.now()
     clock.set(datetime(2026, 1, 2, 10, 0, tzinfo=UTC))  # type: ignore[attr-defined]
     try:
         with container.uow() as uow:
-            credit_limits.request_limit(uow, clock, admin, policy_id=policy_id, buyer_id=buyer.id, amount="20000")
+            credit_limits.request_limit(uow, clock, admin, policy_id=policy_id, buyer_id=buyer.id, amount=amount)
     finally:
         clock.set(today)  # type: ignore[attr-defined]
-    number = f"CL-{siren}"
-    with container.uow() as uow:
-        ledger.record_invoice(
-            uow, clock, admin, policy_id=policy_id, buyer_id=buyer.id, number=number, issue_date=date(2026, 1, 5),
-            delivery_date=None, due_date=date(2026, 2, 5), amount_excl_vat=Money.of("1000.00", "EUR"),
-            vat_amount=Money.of("200.00", "EUR"),
-        )  # fmt: skip
-        uow.commit()
-    with container.uow() as uow:
-        overdues.declare_overdue(uow, clock, admin, policy_id=policy_id, buyer_id=buyer.id, invoices=[number])
-        uow.monitoring.add_legal_event(
-            LegalEvent(
-                str(uuid.uuid4()), buyer.id, LegalEventKind.RECEIVERSHIP, "Jugement d'ouverture", date(2026, 3, 2),
-                date(2026, 3, 10), "world", f"world-{siren}", None, clock.now(),
-            )
-        )  # fmt: skip
-        uow.commit()
-    return policy_id, buyer.id
+    return buyer.id, siren
 
 
 # --------------------------------------------------------------------------------------------- collection

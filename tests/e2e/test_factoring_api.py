@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import date
 
-from api_world import World
+from api_world import World, buyer_with_limit
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
 from tradecover.bootstrap import Container
 from tradecover.domain.claims import required_documents
-from tradecover.domain.identifiers import generate_siren
-from tradecover.domain.monitoring import GradeRecord, LegalEvent, LegalEventKind
-from tradecover.services import buyers, claims, credit_limits, overdues
+from tradecover.domain.monitoring import LegalEvent, LegalEventKind
+from tradecover.services import claims, overdues
 from tradecover.services.authorization import system_actor
 
 API = "/api/v1"
@@ -30,36 +28,19 @@ def text_of(content: bytes) -> str:
 
 def insolvent_buyer(container: Container, world: World) -> str:
     """A buyer of A's book with a 50,000 limit since 2 January, judged in receivership on 2 March."""
-    admin = system_actor(world.insurer_id)
     clock = container.clock
-    siren = generate_siren(70_000_000 + uuid.uuid4().int % 20_000_000)
-    with container.uow() as uow:
-        buyer, _ = buyers.add_buyer(
-            uow, clock, admin, identifiers=[("siren", siren)], legal_name="Débiteur Cédé SAS", country="FR",
-            organisation_id=world.insured_a,
-        )  # fmt: skip
-    with container.uow() as uow:
-        uow.buyers.record_grade(
-            GradeRecord(buyer.id, 4, Decimal("0.003"), {"test": 0.0}, "test", str(uuid.uuid4()), 1, clock.now(), None)
-        )
-        uow.commit()
-        credit_limits.set_capacity(uow, clock, admin, buyer.id, amount="1000000", reason="test")
-    today = clock.now()
-    clock.set(datetime(2026, 1, 2, 10, 0, tzinfo=UTC))  # type: ignore[attr-defined]
-    try:
-        with container.uow() as uow:
-            credit_limits.request_limit(uow, clock, admin, policy_id=world.policy_a, buyer_id=buyer.id, amount="50000")
-    finally:
-        clock.set(today)  # type: ignore[attr-defined]
+    buyer_id, siren = buyer_with_limit(
+        container, world, world.insured_a, world.policy_a, amount="50000", name="Débiteur Cédé SAS"
+    )
     with container.uow() as uow:
         uow.monitoring.add_legal_event(
             LegalEvent(
-                str(uuid.uuid4()), buyer.id, LegalEventKind.RECEIVERSHIP, "Jugement d'ouverture", date(2026, 3, 2),
+                str(uuid.uuid4()), buyer_id, LegalEventKind.RECEIVERSHIP, "Jugement d'ouverture", date(2026, 3, 2),
                 date(2026, 3, 10), "test", f"test-{siren}", None, clock.now(),
             )
         )  # fmt: skip
         uow.commit()
-    return buyer.id
+    return buyer_id
 
 
 def invoice(buyer_id: str, number: str, net: str, **extra: object) -> dict[str, object]:

@@ -36,6 +36,7 @@ from tradecover.services.authorization import ROLE_PERMISSIONS, Actor, Permissio
 from tradecover.services.ports import Page, UnitOfWork
 from tradecover.web.access import logged_in, posted
 from tradecover.web.context import PageContext
+from tradecover.web.paging import pager
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,15 +72,6 @@ def _admin_form(request: Request, csrf_token: str, build: Callable[[PageContext,
 def _refused(error: DomainError) -> bool:
     """A refusal to show in the form: neither an unknown object (404) nor a forbidden action (403)."""
     return not isinstance(error, NotFound | Forbidden)
-
-
-def _pager(offset: int, total: int, size: int) -> dict[str, int | None]:
-    return {
-        "offset": offset,
-        "total": total,
-        "previous": max(offset - size, 0) if offset > 0 else None,
-        "next": offset + size if offset + size < total else None,
-    }
 
 
 def _kind(value: str) -> OrganisationKind | None:
@@ -124,7 +116,7 @@ def _users_page(
         "kinds": KIND_ORDER,
         "creatable_kinds": [k for k in KIND_ORDER if k is not OrganisationKind.INSURER],
         "kind": chosen.value if chosen else "",
-        "pager": _pager(offset, total, ORGANISATION_PAGE_SIZE),
+        "pager": pager(offset, total, ORGANISATION_PAGE_SIZE),
         "query": f"&kind={chosen.value}" if chosen else "",
         "form": form or {"kind": OrganisationKind.POLICYHOLDER.value, "name": "", "country": "FR", "siren": ""},
         "error": error,
@@ -197,7 +189,7 @@ def _organisation_page(
     values = {
         "organisation": organisation,
         "users": users,
-        "pager": _pager(offset, total, USER_PAGE_SIZE),
+        "pager": pager(offset, total, USER_PAGE_SIZE),
         "created": created,
         "added": added_user if added_user is not None and added_user.organisation_id == organisation.id else None,
         "roles": allowed,
@@ -294,7 +286,7 @@ def _mandates_page(
     ]
     values = {
         "rows": rows,
-        "pager": _pager(offset, total, MANDATE_PAGE_SIZE),
+        "pager": pager(offset, total, MANDATE_PAGE_SIZE),
         "created": created,
         "brokers": brokers,
         "insureds": insureds,
@@ -401,7 +393,7 @@ def _keys_page(
         )
     values = {
         "rows": rows,
-        "pager": _pager(offset, total, KEY_PAGE_SIZE),
+        "pager": pager(offset, total, KEY_PAGE_SIZE),
         "revoked": next((k for k in keys if k.id == revoked and not k.active), None) if revoked else None,
         "form": form or {"name": ""},
         "error": error,

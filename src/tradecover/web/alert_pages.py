@@ -30,6 +30,7 @@ from tradecover.services.portal import OPEN_ALERT_STATES
 from tradecover.services.ports import Page, UnitOfWork
 from tradecover.web.access import insured_form, insured_screen
 from tradecover.web.context import PageContext
+from tradecover.web.paging import pager
 
 router = APIRouter(include_in_schema=False)
 
@@ -83,12 +84,7 @@ def alert_list(request: Request, offset: OffsetQuery = 0) -> Response:
             "closed_alerts": closed_lines,
             "closed_total": closed_total,
             "policies": held,
-            "pager": {
-                "offset": offset,
-                "total": total,
-                "previous": max(offset - ALERTS_PAGE_SIZE, 0) if offset > 0 else None,
-                "next": offset + ALERTS_PAGE_SIZE if offset + ALERTS_PAGE_SIZE < total else None,
-            },
+            "pager": pager(offset, total, ALERTS_PAGE_SIZE),
             "current": "alerts",
         }
         return page.render("alert_list.html", values)

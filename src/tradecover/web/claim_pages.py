@@ -35,6 +35,7 @@ from tradecover.services.authorization import ROLE_PERMISSIONS, Actor, Permissio
 from tradecover.services.ports import Page, UnitOfWork
 from tradecover.web.access import insured_form, logged_in, posted
 from tradecover.web.context import PageContext
+from tradecover.web.paging import pager
 
 router = APIRouter(include_in_schema=False)
 
@@ -116,15 +117,6 @@ def _problem_date(problem: DomainError | None) -> date | None:
         return None
 
 
-def _pager(offset: int, total: int) -> dict[str, int | None]:
-    return {
-        "offset": offset,
-        "total": total,
-        "previous": max(offset - LIST_PAGE_SIZE, 0) if offset > 0 else None,
-        "next": offset + LIST_PAGE_SIZE if offset + LIST_PAGE_SIZE < total else None,
-    }
-
-
 def _list_page(
     page: PageContext,
     actor: Actor,
@@ -141,7 +133,7 @@ def _list_page(
         fileable = _fileable(uow, actor) if page.insured_side else []
     values = {
         "lines": lines,
-        "pager": _pager(offset, total),
+        "pager": pager(offset, total, LIST_PAGE_SIZE),
         "status": chosen.value if chosen else "",
         "statuses": [s.value for s in ClaimStatus],
         "may_settle": _may_settle(actor),

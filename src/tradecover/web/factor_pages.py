@@ -28,6 +28,7 @@ from tradecover.services.factoring_views import CoverStatus
 from tradecover.services.ports import UnitOfWork
 from tradecover.web.access import Build, logged_in
 from tradecover.web.context import PageContext
+from tradecover.web.paging import pager
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,15 +37,6 @@ COVER_STATUSES = (CoverStatus.COVERED, CoverStatus.PARTLY_COVERED, CoverStatus.N
 
 OffsetQuery = Annotated[int, Query(ge=0, le=1_000_000)]
 StatusQuery = Annotated[str, Query(max_length=40)]
-
-
-def _pager(offset: int, total: int) -> dict[str, int | None]:
-    return {
-        "offset": offset,
-        "total": total,
-        "previous": max(offset - LIST_PAGE_SIZE, 0) if offset > 0 else None,
-        "next": offset + LIST_PAGE_SIZE if offset + LIST_PAGE_SIZE < total else None,
-    }
 
 
 def _factor_page(request: Request, build: Build) -> Response:
@@ -98,7 +90,7 @@ def factor_invoices(request: Request, status: StatusQuery = "", offset: OffsetQu
             "totals": currency_totals(views),
             "statuses": COVER_STATUSES,
             "status": chosen,
-            "pager": _pager(offset, len(views)),
+            "pager": pager(offset, len(views), LIST_PAGE_SIZE),
             "query": "&status=" + quote(chosen, safe="") if chosen else "",
             "current": "factor_invoices",
         }
@@ -116,7 +108,7 @@ def factor_claims(request: Request, offset: OffsetQuery = 0) -> Response:
             views = factoring_views.claims_of_factor(uow, actor)
         values = {
             "rows": views[offset : offset + LIST_PAGE_SIZE],
-            "pager": _pager(offset, len(views)),
+            "pager": pager(offset, len(views), LIST_PAGE_SIZE),
             "query": "",
             "current": "factor_claims",
         }

@@ -41,6 +41,7 @@ from tradecover.services.ports import Page, UnitOfWork
 from tradecover.web.access import error_page, insured_form, insured_screen
 from tradecover.web.context import PageContext
 from tradecover.web.jobs import JOBS, Job
+from tradecover.web.paging import pager
 
 router = APIRouter(include_in_schema=False)
 
@@ -65,15 +66,6 @@ OffsetQuery = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
 _error = error_page
-
-
-def _pager(offset: int, total: int) -> dict[str, int | None]:
-    return {
-        "offset": offset,
-        "total": total,
-        "previous": max(offset - BUYERS_PAGE_SIZE, 0) if offset > 0 else None,
-        "next": offset + BUYERS_PAGE_SIZE if offset + BUYERS_PAGE_SIZE < total else None,
-    }
 
 
 def _held(uow: UnitOfWork, actor: Actor) -> list[Any]:
@@ -193,7 +185,7 @@ def _buyers_page(
         "figures": figures,
         "several_policies": len(held) > 1,
         "search": search,
-        "pager": _pager(offset, total),
+        "pager": pager(offset, total, BUYERS_PAGE_SIZE),
         "query": query,
         "on": today,
         "form": form or {**_company_form("", "", "", ""), "reference": ""},

@@ -24,6 +24,7 @@ from tradecover.services.ports import Page, UnitOfWork
 from tradecover.web.access import insured_form, insured_screen
 from tradecover.web.context import PageContext
 from tradecover.web.insured_pages import MAX_POLICIES
+from tradecover.web.paging import pager
 from tradecover.web.problems import problem_text
 
 router = APIRouter(include_in_schema=False)
@@ -194,12 +195,7 @@ def overdue_list(request: Request, offset: OffsetQuery = 0) -> Response:
         values = {
             "rows": rows,
             "several_policies": len(held) > 1,
-            "pager": {
-                "offset": offset,
-                "total": total,
-                "previous": max(offset - LIST_PAGE_SIZE, 0) if offset > 0 else None,
-                "next": offset + LIST_PAGE_SIZE if offset + LIST_PAGE_SIZE < total else None,
-            },
+            "pager": pager(offset, total, LIST_PAGE_SIZE),
             "query": "",
             "current": "overdues",
         }

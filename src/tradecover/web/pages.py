@@ -39,6 +39,7 @@ from tradecover.web import (
 )
 from tradecover.web.access import error_page, logged_in
 from tradecover.web.context import PageContext, page_context
+from tradecover.web.paging import pager
 from tradecover.web.rendering import STATIC_DIR
 
 router = APIRouter(include_in_schema=False)
@@ -179,16 +180,6 @@ def exposure(request: Request, policy: Annotated[str, Query(max_length=100)] = "
 OffsetQuery = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
-def _pager(offset: int, total: int, size: int = LIST_PAGE_SIZE) -> dict[str, int | None]:
-    """Where the previous and next pages start (None at either end)."""
-    return {
-        "offset": offset,
-        "total": total,
-        "previous": max(offset - size, 0) if offset > 0 else None,
-        "next": offset + size if offset + size < total else None,
-    }
-
-
 @router.get("/referrals")
 def referrals(request: Request, offset: OffsetQuery = 0) -> Response:
     """The underwriters' queue (read-only here: decisions go through the API or ``tradecover limits decide``)."""
@@ -198,7 +189,7 @@ def referrals(request: Request, offset: OffsetQuery = 0) -> Response:
             items, total = credit_limits.referrals(
                 uow, page.container.clock, actor, Page(limit=LIST_PAGE_SIZE, offset=offset)
             )
-        values = {"items": items, "pager": _pager(offset, total), "current": "referrals"}
+        values = {"items": items, "pager": pager(offset, total, LIST_PAGE_SIZE), "current": "referrals"}
         return page.render("referrals.html", values)
 
     return _logged_in(request, build)
