@@ -20,6 +20,7 @@ from tradecover.domain.errors import NotAuthenticated
 from tradecover.domain.parties import Organisation, OrganisationKind, Role
 from tradecover.services import accounts, portal, portal_sessions
 from tradecover.services.authorization import ROLE_PERMISSIONS, Actor, Permission
+from tradecover.services.ports import UnitOfWork
 from tradecover.web import csrf
 from tradecover.web.i18n import LANGUAGE_COOKIE, LANGUAGE_COOKIE_SECONDS, LANGUAGES, choose_language
 from tradecover.web.rendering import redirect, render_html
@@ -172,16 +173,17 @@ def page_context(request: Request) -> PageContext:
                     raise NotAuthenticated("the session was ended", code="auth.session_ended")
                 context.actor = accounts.actor_for_user(uow, container.clock, session.user_id)
                 context.me = portal.identity(uow, context.actor)
+                if context.actor.role is Role.BROKER_USER:
+                    _act_for(context, uow, request.cookies.get(ACTING_COOKIE))
             context.session = session
         except NotAuthenticated:
             context.actor = context.me = None
+            context.acting = None
     context.stale_session = cookie is not None and context.session is None
-    if context.actor is not None and context.actor.role is Role.BROKER_USER:
-        _act_for(context, request.cookies.get(ACTING_COOKIE))
     return context
 
 
-def _act_for(context: PageContext, insured_id: str | None) -> None:
+def _act_for(context: PageContext, uow: UnitOfWork, insured_id: str | None) -> None:
     """A broker acting for one insured under its mandate sees that insured's data alone, with the same scope.
 
     The cookie only narrows what the broker may already read: an insured not (or no longer) under its mandate
@@ -194,8 +196,7 @@ def _act_for(context: PageContext, insured_id: str | None) -> None:
     if scope is None:
         context.new_acting = ""
         return
-    with context.container.uow() as uow:
-        organisation = uow.organisations.get(insured_id)
+    organisation = uow.organisations.get(insured_id)
     if organisation is None:
         context.new_acting = ""
         return
