@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from tradecover.bootstrap import Container, build
+from tradecover.cli import main as cli_main
 from tradecover.cli.main import app
+from tradecover.domain.parties import OrganisationKind
+from tradecover.domain.periods import FixedClock
+from tradecover.ingest.ledger_formats import parse_ledger_file
+from tradecover.services import accounts, policies
+from tradecover.services.authorization import system_actor
+from tradecover.services.ledger_import import import_ledger
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "compare"
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -127,3 +137,62 @@ def test_bad_inputs_are_refused_with_stable_codes_and_nothing_written(tmp_path: 
     assert "2026-01-01 to 2026-12-31" in text
     assert "Assureur Alpha" in text
     assert "Ranking by net cost: Assureur Alpha" in text
+
+
+SMALL_LEDGER = (
+    "record_type,siren,customer_name,number,issue_date,due_date,amount_excl_vat,vat_amount,date,amount,invoice\n"
+    "invoice,443061841,Client SA,S-1,2025-01-10,2025-03-10,1000,200,,,\n"
+    "payment,443061841,Client SA,,,,,,2025-03-10,1200,S-1\n"
+    "invoice,443061841,Client SA,S-2,2026-01-10,2026-03-10,3000,600,,,\n"
+)
+ONE_OFFER = """insured: {name: "Atelier Dupont SAS", registration_number: "552100554"}
+offers:
+  - insurer: "Assureur Alpha"
+    terms: {indemnity_rate: "0.90", waiting_period_days: 150}
+    fees: {annual_fee: "250"}
+    limits: {"443061841": "5000"}
+"""
+
+
+def test_compared_on_the_ledger_held_by_tradecover_as_on_the_file(
+    monkeypatch: pytest.MonkeyPatch, container: Container, database_url: str, clock: FixedClock, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TRADECOVER_DATABASE_URL", database_url)
+    monkeypatch.setenv("TRADECOVER_ENVIRONMENT", "test")
+    monkeypatch.setattr(cli_main, "build", lambda settings=None: build(settings, clock=clock))
+    offers = tmp_path / "offers.yaml"
+    offers.write_text(ONE_OFFER, encoding="utf-8")
+    ledger = tmp_path / "ledger.csv"
+    ledger.write_text(SMALL_LEDGER, encoding="utf-8")
+    with container.uow() as uow:
+        admin = system_actor(accounts.ensure_insurer(uow, clock).id)
+        insured = accounts.create_organisation(
+            uow, clock, admin, kind=OrganisationKind.POLICYHOLDER, name="Atelier Dupont SAS", country="FR",
+            siren="552100554",
+        )  # fmt: skip
+        empty = accounts.create_organisation(
+            uow, clock, admin, kind=OrganisationKind.POLICYHOLDER, name="Sans Factures SARL", country="FR"
+        )
+        policy, _ = policies.issue_policy(
+            uow, clock, admin, policyholder_id=insured.id, start_date=date(2025, 1, 1), commit=False
+        )
+        data = SMALL_LEDGER.encode()
+        parsed = parse_ledger_file(data, "ledger.csv")
+        assert import_ledger(uow, clock, admin, policy_id=policy.id, parsed=parsed, content=data).applied
+        uow.commit()
+    runner = CliRunner()
+    on_file = runner.invoke(app, ["compare", str(offers), "--ledger", str(ledger), "--json"])
+    assert on_file.exit_code == 0, on_file.output
+    stored = runner.invoke(app, ["compare", str(offers), "--insured", insured.id, "--json"])
+    assert stored.exit_code == 0, stored.output
+    document = json.loads(stored.stdout)
+    assert document["ledger"] == "tradecover ledger of Atelier Dupont SAS"
+    assert document["offers"] == json.loads(on_file.stdout)["offers"]
+    # exactly one of --ledger and --insured; an insured without a ledger has no history
+    for args in ([], ["--ledger", str(ledger), "--insured", insured.id]):
+        result = runner.invoke(app, ["compare", str(offers), *args])
+        assert result.exit_code == 1, result.output
+        assert "compare.history_source" in result.stderr
+    nothing = runner.invoke(app, ["compare", str(offers), "--insured", empty.id])
+    assert nothing.exit_code == 1, nothing.output
+    assert "compare.no_history" in nothing.stderr

@@ -132,3 +132,21 @@ def test_a_broker_records_offers_imports_limits_and_compares_them_on_the_ledger(
     )
     assert refused.status_code == 422, refused.text
     assert refused.json()["code"] == "compare.ledger_not_of_insured"
+
+    # without a ledger file, the ledger held by tradecover: none yet, then the same ledger imported
+    stored_url = f"{url}/comparison"
+    history = {"offers": ("history.yaml", HISTORY, "text/yaml")}
+    none_yet = app_client.post(stored_url, files=history, headers=broker)
+    assert none_yet.status_code == 422, none_yet.text
+    assert none_yet.json()["code"] == "compare.no_history"
+    imported_ledger = app_client.post(
+        f"{API}/policies/{world.policy_a}/ledger/imports",
+        files={"file": ("ledger.csv", LEDGER, "text/csv")},
+        headers=broker,
+    )
+    assert imported_ledger.status_code == 200, imported_ledger.text
+    assert app_client.post(stored_url, files=history, headers=headers["insured_user_b"]).status_code == 404
+    on_stored = app_client.post(stored_url, files=history, headers=broker)
+    assert on_stored.status_code == 200, on_stored.text
+    assert on_stored.json()["comparison"]["ledger"] == "tradecover ledger of Insured A SAS"
+    assert on_stored.json()["comparison"]["offers"] == document["offers"]

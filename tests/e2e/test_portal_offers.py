@@ -159,13 +159,13 @@ def direct_comparison() -> tuple[dict[str, Any], bytes]:
     )
     ledger = parse_ledger_file((EXAMPLE / "ledger.csv").read_bytes(), "ledger.csv", file_format="auto", currency="EUR")
     document = compare_offers(spec, ledger).document
-    return document, comparison_png(document)
+    return document, comparison_png(document, "fr")  # the portal draws it in the reader's language
 
 
-def upload(client: TestClient, *, offers: bool = True, **data: str) -> Any:
-    files: list[tuple[str, tuple[str, bytes, str]]] = [
-        ("ledger", ("ledger.csv", (EXAMPLE / "ledger.csv").read_bytes(), "text/csv"))
-    ]
+def upload(client: TestClient, *, offers: bool = True, ledger: bool = True, **data: str) -> Any:
+    files: list[tuple[str, tuple[str, bytes, str]]] = []
+    if ledger:
+        files.append(("ledger", ("ledger.csv", (EXAMPLE / "ledger.csv").read_bytes(), "text/csv")))
     if offers:
         files.append(("offers", ("offers.yaml", (EXAMPLE / "offers.yaml").read_bytes(), "text/yaml")))
         files.append(("limits", ("gamma_limits.csv", (EXAMPLE / "gamma_limits.csv").read_bytes(), "text/csv")))
@@ -231,9 +231,16 @@ def test_the_broker_compares_the_example_offers_on_the_ledger(client: TestClient
     assert other.get(url + "/chart.png").status_code == 404
     assert client.get("/offers/comparison/" + "0" * 32).status_code == 404
 
-    # refused at once in the form: no ledger, a bad number of years, the file of another SIREN's offers
+    # refused at once in the form: no ledger in tradecover either, a bad number of years, the file of another
+    # SIREN's offers
+    assert "laissez vide pour utiliser les factures déjà dans tradecover" in form
+    no_history = upload(client, ledger=False)
+    assert no_history.status_code == 422
+    assert 'id="compare-error"' in no_history.text
+    assert "Le grand livre ne contient aucune écriture" in no_history.text
     token = csrf_token(form)
-    assert client.post("/offers/comparison", data={"csrf_token": token}).status_code == 422
+    empty = client.post("/offers/comparison", data={"csrf_token": token}, files={"ledger": ("l.csv", b"", "text/csv")})
+    assert empty.status_code == 422
     years = upload(client, years="0")
     assert years.status_code == 422
     assert 'value="0"' in years.text
@@ -253,6 +260,12 @@ def test_the_broker_compares_the_example_offers_on_the_ledger(client: TestClient
     failed = finished(client, started.headers["location"])
     assert 'id="comparison-failed"' in failed
     assert 'id="comparison-failure"' in failed
+    # without a ledger file, A's ledger held by tradecover
+    started = upload(client, offers=False, ledger=False)
+    assert started.status_code == 303, started.text
+    stored = finished(client, started.headers["location"])
+    assert 'id="comparison-result"' in stored, stored
+    assert "tradecover ledger of Insured A SAS" in stored
 
 
 def test_another_brokers_insured_and_csrf(client: TestClient, offers_world: Offers, container: Container) -> None:

@@ -1,9 +1,12 @@
-"""``tradecover compare OFFERS.yaml --ledger FILE``: insurers' offers replayed on the insured's history (COMPARE.md)."""
+"""``tradecover compare OFFERS.yaml --ledger FILE`` (or ``--insured ORGANISATION_ID``, the ledger tradecover holds):
+insurers' offers replayed on the insured's history (COMPARE.md)."""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,9 +15,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from tradecover.bootstrap import Container
 from tradecover.domain.errors import DomainError, InvalidInput
 from tradecover.ingest.ledger_formats import FORMATS, parse_ledger_file
-from tradecover.simulation.comparison import compare_offers, comparison_png, load_offers
+from tradecover.ingest.ledger_records import LedgerFile
+from tradecover.services import accounts
+from tradecover.services.authorization import system_actor
+from tradecover.simulation.comparison import OffersFile, compare_offers, comparison_png, load_offers
+from tradecover.simulation.stored_history import stored_ledger
 
 console = Console()
 errors = Console(stderr=True)
@@ -63,13 +71,48 @@ def _render(document: dict[str, Any]) -> None:
         console.print(f"  • {escape(line)}")
 
 
-def register(app: typer.Typer) -> None:
-    """Attach ``compare``; like ``simulate`` it needs no configured database."""
+def _read_ledger(ledger: Path, offers: OffersFile, ledger_format: str) -> LedgerFile:
+    try:
+        with open(ledger, "rb") as stream:
+            data = stream.read(MAX_LEDGER_BYTES + 1)
+    except OSError as error:
+        raise InvalidInput(f"{ledger}: cannot be read: {error.strerror}", code="compare.unreadable") from None
+    if len(data) > MAX_LEDGER_BYTES:
+        raise InvalidInput(f"{ledger}: larger than {MAX_LEDGER_BYTES} bytes", code="compare.too_large")
+    return parse_ledger_file(data, str(ledger), file_format=ledger_format, currency=offers.currency)
+
+
+def _stored(
+    container_factory: Callable[[], AbstractContextManager[Container]], insured: str, offers: OffersFile
+) -> tuple[OffersFile, LedgerFile]:
+    """The insured's ledger held in the configured database, read as the insurer (the system actor)."""
+    with container_factory() as container, container.uow() as uow:
+        actor = system_actor(accounts.ensure_insurer(uow, container.clock).id)
+        stored = stored_ledger(uow, actor, insured, offers.currency)
+        organisation = uow.organisations.get(insured)
+        assert organisation is not None
+    if offers.insured.siren and organisation.siren and offers.insured.siren != organisation.siren:
+        raise InvalidInput(
+            f"the offers are for SIREN {offers.insured.siren}, not for this insured ({organisation.siren})",
+            code="compare.insured_mismatch",
+            field="insured.registration_number",
+        )
+    return stored.applied_to(offers), stored.ledger
+
+
+def register(app: typer.Typer, container_factory: Callable[[], AbstractContextManager[Container]]) -> None:
+    """Attach ``compare``; like ``simulate`` it needs no configured database, unless ``--insured`` is given."""
 
     @app.command("compare")
     def compare(
         offers_file: Annotated[Path, typer.Argument(help="the offers, a YAML file (docs/COMPARE.md)", dir_okay=False)],
-        ledger: Annotated[Path, typer.Option("--ledger", help="the insured's ledger: CSV, FEC or e-invoice")],
+        ledger: Annotated[
+            Path | None, typer.Option("--ledger", help="the insured's ledger: CSV, FEC or e-invoice", dir_okay=False)
+        ] = None,
+        insured: Annotated[
+            str | None,
+            typer.Option("--insured", help="the insured's organisation id: its ledger held in the database"),
+        ] = None,
         years: Annotated[int | None, typer.Option("--years", help="the last N calendar years of the ledger")] = None,
         ledger_format: Annotated[str, typer.Option("--format", help=f"the ledger's format: {', '.join(FORMATS)}")] = (
             "auto"
@@ -80,17 +123,23 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option("--scenarios", help="write each offer's scenario (YAML) in this folder")
         ] = None,
     ) -> None:
-        """Replay each insurer's offer over the insured's real history through the simulator, side by side."""
+        """Replay each insurer's offer over the insured's real history through the simulator, side by side.
+
+        The history is a ledger file (``--ledger``) or the insured's ledger held by tradecover (``--insured``,
+        with its buyers' insolvencies): exactly one of the two."""
         try:
+            if (ledger is None) == (insured is None):
+                raise InvalidInput(
+                    "give either --ledger FILE or --insured ORGANISATION_ID (the ledger held by tradecover)",
+                    code="compare.history_source",
+                    field="ledger",
+                )
             offers = load_offers(offers_file)
-            try:
-                with open(ledger, "rb") as stream:
-                    data = stream.read(MAX_LEDGER_BYTES + 1)
-            except OSError as error:
-                raise InvalidInput(f"{ledger}: cannot be read: {error.strerror}", code="compare.unreadable") from None
-            if len(data) > MAX_LEDGER_BYTES:
-                raise InvalidInput(f"{ledger}: larger than {MAX_LEDGER_BYTES} bytes", code="compare.too_large")
-            parsed = parse_ledger_file(data, str(ledger), file_format=ledger_format, currency=offers.currency)
+            if ledger is not None:
+                parsed = _read_ledger(ledger, offers, ledger_format)
+            else:
+                assert insured is not None
+                offers, parsed = _stored(container_factory, insured, offers)
             result = compare_offers(offers, parsed, years=years)
         except DomainError as error:
             errors.print(f"[red]error[/] [bold]{error.code}[/]: {escape(error.message)}")

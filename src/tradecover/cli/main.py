@@ -281,7 +281,7 @@ def organisations_list(as_json: JsonOption = False) -> None:
 register_risk_commands(app, _container)
 register_ledger_commands(app, _container)
 register_simulate_command(app)
-register_compare_command(app)
+register_compare_command(app, _container)
 register_limit_commands(app, _container)
 register_collection_commands(app, _container)
 register_claims_commands(app, _container)

@@ -1115,21 +1115,39 @@ def _share(part: Decimal, whole: Decimal) -> str | None:
 # --------------------------------------------------------------------------
 
 
-def comparison_png(document: Mapping[str, Any]) -> bytes:
+#: The chart's words, in the languages of the portal (the API and the CLI draw it in English).
+CHART_WORDS: Mapping[str, Mapping[str, str]] = {
+    "en": {
+        "premium": "premium + fees",
+        "indemnities": "indemnities",
+        "net": "net cost",
+        "title": "{insured}: offers replayed from {start} to {end} ({currency})",
+    },
+    "fr": {
+        "premium": "prime + frais",
+        "indemnities": "indemnités",
+        "net": "coût net",
+        "title": "{insured} : offres rejouées du {start} au {end} ({currency})",
+    },
+}
+
+
+def comparison_png(document: Mapping[str, Any], language: str = "en") -> bytes:
     """Bars per offer: premium and fees, indemnities, net cost; the same document gives the same bytes."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    words = CHART_WORDS.get(language, CHART_WORDS["en"])
     offers = document["offers"]
     names = [o["insurer"][:24] for o in offers]
     series = [
         (
-            "premium + fees",
+            words["premium"],
             [float(Decimal(o["premium_amount"]) + Decimal(o["fees_amount"])) for o in offers],
             "#2e75b6",
         ),
-        ("indemnities", [float(Decimal(o["indemnity_amount"])) for o in offers], "#70ad47"),
-        ("net cost", [float(Decimal(o["net_cost_amount"])) for o in offers], "#c55a11"),
+        (words["indemnities"], [float(Decimal(o["indemnity_amount"])) for o in offers], "#70ad47"),
+        (words["net"], [float(Decimal(o["net_cost_amount"])) for o in offers], "#c55a11"),
     ]
     figure = Figure(figsize=(10.0, 6.0), dpi=100)
     FigureCanvasAgg(figure)
@@ -1142,8 +1160,12 @@ def comparison_png(document: Mapping[str, Any]) -> bytes:
     axes.axhline(0, color="black", linewidth=0.8)
     period = document["period"]
     axes.set_title(
-        f"{document['insured']['name']}: offers replayed on {period['start']} to {period['end']}"
-        f" ({document['currency']})"
+        words["title"].format(
+            insured=document["insured"]["name"],
+            start=period["start"],
+            end=period["end"],
+            currency=document["currency"],
+        )
     )
     axes.set_ylabel(document["currency"])
     axes.legend()

@@ -7,7 +7,8 @@ the limits offered per buyer (``identifier,amount``). The offer and its limits a
 a term out of range or a bad CSV line shows the service's refusal in the form (422, values kept) and nothing
 is stored.
 
-``/offers/comparison`` uploads the insured's ledger (CSV, FEC or Factur-X), optionally an offers file
+``/offers/comparison`` uploads the insured's ledger (CSV, FEC or Factur-X; left empty, the ledger tradecover
+holds for the insured is used, with its buyers' insolvencies), optionally an offers file
 (docs/COMPARE.md: its own offers, or the history's period, buyers, insolvencies and assumptions for the
 recorded ones) with the limits CSV files it names, and a number of years. Each offer is replayed through the
 simulator in a background job (:mod:`tradecover.web.jobs`, a few seconds per offer); ``/offers/comparison/
@@ -34,6 +35,7 @@ from tradecover.domain.errors import DomainError, InvalidInput, NotFound
 from tradecover.domain.parties import Organisation
 from tradecover.domain.terms import PolicyTerms
 from tradecover.ingest.ledger_formats import parse_ledger_file
+from tradecover.ingest.ledger_records import LedgerFile
 from tradecover.services import offers
 from tradecover.services.authorization import Actor
 from tradecover.services.offers_ports import Offer
@@ -43,6 +45,7 @@ from tradecover.simulation.comparison import (
     comparison_png,
 )
 from tradecover.simulation.recorded_offers import offers_to_compare
+from tradecover.simulation.stored_history import stored_ledger
 from tradecover.web.access import insured_form, insured_screen
 from tradecover.web.context import PageContext
 from tradecover.web.jobs import JOBS, Job
@@ -252,7 +255,6 @@ def record_offer(
 @dataclass(frozen=True)
 class ComparisonRun:
     document: dict[str, Any]
-    chart: bytes
 
 
 def _job_owner(page: PageContext, actor: Actor) -> str:
@@ -332,7 +334,7 @@ def start_comparison(
 
         room = page.container.settings.max_upload_bytes
         ledger_name, ledger_data = _read(ledger, room)
-        if not ledger_data:
+        if ledger_name and not ledger_data:  # an empty file chosen: not the same as no file (the stored ledger)
             return again("ledger")
         offers_name, offers_data = _read(offers_file, room)
         csv_files: dict[str, bytes] = {}
@@ -353,17 +355,20 @@ def start_comparison(
             return again("offers_text")
         try:
             spec = _offers_file(inputs, text, offers_name or "offers.yaml", csv_files)
+            stored: LedgerFile | None = None
+            if not ledger_data:  # no file: the ledger tradecover holds, read now (the job has no unit of work)
+                with page.container.uow() as uow:
+                    history = stored_ledger(uow, actor, inputs[0].id, spec.currency)
+                spec, stored, ledger_name = history.applied_to(spec), history.ledger, history.ledger.name
         except InvalidInput as refusal:
             return again(None, refusal)
 
         def work(progress: Callable[[int, int], None]) -> ComparisonRun:
-            # three steps, the replay of the offers the longest: the bar says where the work is
-            progress(0, 3)
-            parsed = parse_ledger_file(ledger_data, ledger_name, file_format="auto", currency=spec.currency)
-            progress(1, 3)
-            result = compare_offers(spec, parsed, years=last_years)
-            progress(2, 3)
-            return ComparisonRun(result.document, comparison_png(result.document))
+            # two steps, the replay of the offers the longer: the bar says where the work is
+            progress(0, 2)
+            parsed = stored or parse_ledger_file(ledger_data, ledger_name, file_format="auto", currency=spec.currency)
+            progress(1, 2)
+            return ComparisonRun(compare_offers(spec, parsed, years=last_years).document)
 
         job = JOBS.start(COMPARISON_JOB, _job_owner(page, actor), work, parameters={"file": ledger_name})
         return page.redirect(f"/offers/comparison/{job.id}")
@@ -438,6 +443,8 @@ def comparison_chart(request: Request, job_id: str) -> Response:
         run = _comparison_job(page, actor, job_id).result
         if run is None:
             raise NotFound("the comparison has no result yet", code="job.not_found")
-        return Response(run.chart, media_type="image/png", headers=SECURITY_HEADERS)
+        # drawn on request, in the reader's language (a few tenths of a second)
+        chart = comparison_png(run.document, page.language)
+        return Response(chart, media_type="image/png", headers=SECURITY_HEADERS)
 
     return insured_screen(request, build)

@@ -16,6 +16,7 @@ from tradecover.ingest.ledger_formats import parse_ledger_file
 from tradecover.services import offers
 from tradecover.simulation.comparison import compare_offers, comparison_png
 from tradecover.simulation.recorded_offers import offers_to_compare
+from tradecover.simulation.stored_history import stored_ledger
 
 router = APIRouter(tags=["offers"])
 
@@ -75,7 +76,10 @@ def compare(
     container: ContainerDep,
     actor: ActorDep,
     organisation_id: str,
-    ledger: Annotated[UploadFile, File(description="the insured's ledger: CSV, FEC or e-invoice")],
+    ledger: Annotated[
+        UploadFile | None,
+        File(description="the insured's ledger: CSV, FEC or e-invoice; without it, the ledger held by tradecover"),
+    ] = None,
     offers_file: Annotated[
         UploadFile | None,
         File(
@@ -89,7 +93,9 @@ def compare(
     chart: Annotated[bool, Form(description="include the chart as a base64 PNG")] = False,
 ) -> ComparisonOut:
     """Each offer (the recorded ones, or those of the file) replayed through the simulator on the insured's
-    ledger: premium, fees, indemnities, net cost, exposure covered, worst year, side by side. Writes nothing."""
+    ledger: premium, fees, indemnities, net cost, exposure covered, worst year, side by side. Writes nothing.
+    Without a ledger file, the insured's ledger held by tradecover is used, with its buyers' insolvencies
+    (added to the offers file's; ``compare.no_history`` when it has none)."""
     with container.uow() as uow:
         organisation, recorded = offers.comparison_inputs(uow, actor, organisation_id)
     text = None
@@ -101,8 +107,13 @@ def compare(
         except UnicodeDecodeError:
             raise InvalidInput(f"{offers_name}: not UTF-8 text", code="compare.unreadable") from None
     spec = offers_to_compare(organisation, recorded, text, offers_name)
-    ledger_name = PurePath(ledger.filename or "ledger.csv").name or "ledger.csv"
-    parsed = parse_ledger_file(ledger.file.read(), ledger_name, file_format=ledger_format, currency=spec.currency)
+    if ledger is None:
+        with container.uow() as uow:
+            stored = stored_ledger(uow, actor, organisation_id, spec.currency)
+        spec, parsed = stored.applied_to(spec), stored.ledger
+    else:
+        ledger_name = PurePath(ledger.filename or "ledger.csv").name or "ledger.csv"
+        parsed = parse_ledger_file(ledger.file.read(), ledger_name, file_format=ledger_format, currency=spec.currency)
     result = compare_offers(spec, parsed, years=years)
     png = base64.b64encode(comparison_png(result.document)).decode("ascii") if chart else None
     return ComparisonOut(comparison=result.document, chart_png_base64=png, scenarios=result.scenarios)
