@@ -264,6 +264,8 @@ def test_demo_book(cli_env: str, db: Engine, api: TestClient) -> None:
     assert len(summary["logins"]) == 10
     # each policy's first provisional premium instalment is due on its start, 1 January of this year
     assert summary["premium_documents"] >= 3
+    assert summary["claims"] >= 1  # claims on the insolvent buyers, for the claims handler
+    assert summary["offers"] == 3  # three insurers' offers for the first insured, for its broker to compare
 
     sirens = demo_sirens(api)
     assert len(sirens) == DEMO_BUYERS

@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from tradecover.domain.errors import Conflict, DomainError
 from tradecover.domain.identifiers import IdentifierKind, generate_siren
@@ -30,6 +30,7 @@ from tradecover.services import (
     financials,
     grading,
     monitoring,
+    offers,
     overdues,
     policies,
     premium,
@@ -225,6 +226,7 @@ class DemoSummary:
     invoices: int = 0
     insolvencies: int = 0
     claims: int = 0
+    offers: int = 0
     declarations: int = 0
     premium_documents: int = 0
 
@@ -393,6 +395,7 @@ def load_demo_book(
         insolvent = monitoring.ingest_bodacc(uow, clock, admin, _demo_insolvencies(rng, targets, clock.today()))
     summary.insolvencies = insolvent.insolvencies
     summary.claims = _demo_claims(uow_factory, clock, admin)
+    summary.offers = _demo_offers(uow_factory, clock, admin, insureds[0].id)
     summary.declarations, summary.premium_documents = _demo_premium(uow_factory, clock, admin, rng)
     return summary
 
@@ -567,6 +570,57 @@ def _demo_claims(uow_factory: Callable[[], UnitOfWork], clock: Clock, admin: Act
             uow.commit()
             filed += 1
     return filed
+
+
+#: Three insurers' offers for the first insured (its broker compares them in the portal): each offers a share of
+#: the limits the insured holds today, on terms of its own.
+DEMO_OFFERS: tuple[tuple[str, Decimal, dict[str, object], dict[str, str]], ...] = (
+    (
+        "Assureur Alpha",
+        Decimal("1.00"),
+        {"indemnity_rate": "0.90", "premium_rates": {"domestic_rate": "0.0035", "export_rate": "0.0050"},
+         "minimum_premium": "3000", "waiting_period_days": 150},
+        {"annual_fee": "250"},
+    ),
+    (
+        "Beta Crédit",
+        Decimal("0.80"),
+        {"indemnity_rate": "0.85", "premium_rates": {"domestic_rate": "0.0025", "export_rate": "0.0040"},
+         "minimum_premium": "2000", "waiting_period_days": 180, "deductible": "5000"},
+        {"annual_fee": "400", "per_buyer_fee": "30"},
+    ),
+    (
+        "Gamma Garantie",
+        Decimal("1.20"),
+        {"indemnity_rate": "0.95", "premium_rates": {"domestic_rate": "0.0045", "export_rate": "0.0060"},
+         "minimum_premium": "4000", "waiting_period_days": 120},
+        {},
+    ),
+)  # fmt: skip
+
+
+def _demo_offers(uow_factory: Callable[[], UnitOfWork], clock: Clock, admin: Actor, insured_id: str) -> int:
+    """The offers of :data:`DEMO_OFFERS`, on the buyers the insured holds a limit on (by SIREN)."""
+    with uow_factory() as uow:
+        held, _ = uow.policies.list_page(policyholder_ids=frozenset({insured_id}), page=Page(limit=10))
+        granted: dict[str, Decimal] = {}
+        for policy in held:
+            for buyer_id, amount, _ in credit_limits.limits_of_policy(uow, clock, admin, policy.id):
+                buyer = uow.buyers.get(buyer_id)
+                siren = None if buyer is None else buyer.identifier(IdentifierKind.SIREN)
+                if siren and amount.is_positive():
+                    granted[siren] = granted.get(siren, Decimal(0)) + amount.amount
+        for insurer, share, terms, fees in DEMO_OFFERS:
+            limits = [
+                (siren, (amount * share).quantize(Decimal("1000"), ROUND_HALF_UP))
+                for siren, amount in sorted(granted.items())
+            ]
+            offers.record_offer(
+                uow, clock, admin, organisation_id=insured_id, insurer=insurer, currency="EUR", terms=terms,
+                fees=fees, limits=[(siren, amount) for siren, amount in limits if amount > 0],
+            )  # fmt: skip
+        uow.commit()
+    return len(DEMO_OFFERS)
 
 
 def _demo_statements(rng: random.Random, sirens: list[str], today: date) -> list[StatementRow]:

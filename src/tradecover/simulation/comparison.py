@@ -885,7 +885,12 @@ def _yaml_terms(terms: Mapping[str, Any]) -> Any:
 
 
 class _ScenarioDumper(yaml.SafeDumper):
-    """Digits-only text (SIRENs with a leading zero) quoted, so that no YAML reader takes it for a number."""
+    """Digits-only text (SIRENs with a leading zero) quoted, so that no YAML reader takes it for a number; a
+    value used twice (the same documents list for two claims) written out twice, never as an alias, which the
+    scenario reader refuses."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:

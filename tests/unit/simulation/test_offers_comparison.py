@@ -138,3 +138,16 @@ def test_the_ledger_must_be_the_insureds_and_the_years_are_counted_back_from_the
     assert (again.document, again.scenarios) == (result.document, result.scenarios)
     assert comparison_png(again.document) == comparison_png(result.document)
     assert offer["limits"][0]["granted_amount"] == "20000.00"
+
+
+def test_a_value_used_twice_is_written_twice_never_as_an_alias() -> None:
+    from tradecover.simulation.comparison import scenario_yaml
+    from tradecover.simulation.scenario import parse_scenario
+
+    documents = ["unpaid_invoices", "proof_of_delivery", "collection_attempts"]  # one list for two claims
+    text = scenario_yaml({"events": [{"claim": {"documents": documents}}, {"claim": {"documents": documents}}]})
+    assert "*" not in text
+    assert "&" not in text
+    with pytest.raises(InvalidInput) as refused:  # the reader gets that far: no alias error, a missing policy
+        parse_scenario(text, "twice.yaml")
+    assert "alias" not in str(refused.value)
