@@ -42,7 +42,11 @@ def test_the_broker_compares_offers_for_its_insured(page: Page, tmp_path: Path) 
     expect(result).to_be_visible(timeout=90_000)
     expect(page.locator("#comparison-table thead th[data-insurer]")).to_have_count(3)
     expect(page.locator('#comparison-table tr[data-row="net-cost"] td')).to_have_count(3)
-    chart = page.locator("#comparison-chart")
-    expect(chart).to_be_visible()
-    assert chart.evaluate("image => image.complete && image.naturalWidth > 0")
+    expect(page.locator("#comparison-chart")).to_be_visible()
+    # the chart is drawn when asked for, in the page's language (the first drawing may build matplotlib's font cache)
+    page.wait_for_function(
+        "() => { const image = document.querySelector('#comparison-chart');"
+        " return image !== null && image.complete && image.naturalWidth > 0; }",
+        timeout=60_000,
+    )
     check_page(page, "offers-comparison")
