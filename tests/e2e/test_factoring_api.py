@@ -9,8 +9,10 @@ from datetime import date
 
 from api_world import World, buyer_with_limit
 from fastapi.testclient import TestClient
+from portal_support import log_in, page
 from pypdf import PdfReader
 
+from tradecover.api.app import create_app
 from tradecover.bootstrap import Container
 from tradecover.domain.claims import required_documents
 from tradecover.domain.monitoring import LegalEvent, LegalEventKind
@@ -159,3 +161,15 @@ def test_a_factor_is_paid_its_share_with_its_statement_and_sees_only_its_own(
     ):
         assert app_client.get(url, headers=factor).status_code == 404, url
     assert app_client.get(f"{API}/factor/claims", headers=insured).status_code == 403
+
+    # The portal shows the insured each payee's statement, the insured's and the factor's, as the API serves them.
+    with TestClient(create_app(container=container), follow_redirects=False) as portal:
+        log_in(portal, world.emails["insured_user"])
+        html = page(portal, f"/claims/{claim.id}?lang=en")
+        assert '<li data-payee="insured">' in html
+        assert f'<li data-payee="{world.factor_id}">' in html
+        assert "The statement of Factor SA, factor and loss payee (PDF)" in html
+        portal_insured = portal.get(f"/claims/{claim.id}/payees/insured/statement.pdf?lang=en")
+        assert portal_insured.status_code == 200
+        assert portal_insured.content == for_insured.content
+        assert portal.get(f"/claims/{claim.id}/payees/{world.factor_id}/statement.pdf?lang=en").content == own.content

@@ -385,3 +385,13 @@ def test_the_claims_list_keeps_to_the_tenant(container: Container, portal_world:
         assert '<option value="pending" selected>' in pending
         assert own_claim.reference in pending
         assert client.get("/claims?status=settled").text.count("<tr>") <= listed.count("<tr>")
+        # a recovery after the settlement: its statement is linked from the claim's history
+        recovery = f"/claims/{own.settled_claim_id}/recoveries/{own.recovery_id}/statement.pdf"
+        assert f'href="{recovery}"' in client.get(f"/claims/{own.settled_claim_id}").text
+        statement = client.get(recovery)
+        assert statement.status_code == 200
+        assert statement.content.startswith(b"%PDF")
+        assert (
+            client.get(f"/claims/{other.settled_claim_id}/recoveries/{other.recovery_id}/statement.pdf").status_code
+            == 404
+        )

@@ -32,12 +32,15 @@ from tradecover.domain.errors import Conflict, DomainError, Forbidden, NotFound
 from tradecover.domain.money import Money
 from tradecover.services import claim_statements, claims, overdues, policies, portal
 from tradecover.services.authorization import ROLE_PERMISSIONS, Actor, Permission
+from tradecover.services.claim_statements import INSURED_PAYEE
 from tradecover.services.ports import Page, UnitOfWork
 from tradecover.web.access import insured_form, logged_in, posted
 from tradecover.web.context import PageContext
 from tradecover.web.paging import pager
 
 router = APIRouter(include_in_schema=False)
+
+MAX_ID_LENGTH = 100
 
 LIST_PAGE_SIZE = 50
 MAX_POLICIES = 100
@@ -260,7 +263,7 @@ def _history(view: claims.ClaimView) -> list[Event]:
         if settlement.approved_at is not None:
             kind = "withdrawn" if settlement.status is SettlementStatus.WITHDRAWN else "approved"
             events.append(Event(settlement.approved_at, kind, "", settlement.indemnity))
-    events += [Event(r.recorded_at, "recovery", "", r.amount) for r in view.recoveries]
+    events += [Event(r.recorded_at, "recovery", r.id, r.amount) for r in view.recoveries]
     return sorted(events, key=lambda e: e.at)
 
 
@@ -338,6 +341,7 @@ def _claim_page(
         "has_statement": latest is not None
         and latest.status in (SettlementStatus.SETTLED, SettlementStatus.REFUSED)
         and claim.status in CLOSED,
+        "payees": _payees(latest.statement) if latest is not None else [],
         "received": kinds.get(received),
         "filed": page.request.query_params.get("filed") == "1",
         "done": page.request.query_params.get("done", "")[:40],
@@ -405,6 +409,31 @@ def upload_document(
     return posted(request, csrf_token, build)
 
 
+@dataclass(frozen=True)
+class PayeeLink:
+    key: str  # "insured", or the factor organisation's id: the statement's address
+    name: str
+    role: str
+    amount: str
+
+
+def _payees(statement: Mapping[str, Any]) -> list[PayeeLink]:
+    """Who the indemnity is paid to, when it is shared (a factor loss payee): each has its own statement."""
+    payees = [p for p in statement.get("payees", []) if isinstance(p, Mapping)]
+    if len(payees) < 2:
+        return []
+    return [
+        PayeeLink(
+            INSURED_PAYEE if p.get("role") == "insured" else str(p.get("id") or ""),
+            str(p.get("name", "")),
+            str(p.get("role", "")),
+            str(p.get("amount", "")),
+        )
+        for p in payees
+        if p.get("role") == "insured" or p.get("id")
+    ]
+
+
 def _attachment(content: bytes, media_type: str, name: str, disposition: str) -> Response:
     """A file with an ASCII fallback name and the real one UTF-8 encoded (RFC 6266); never sniffed."""
     fallback = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
@@ -437,6 +466,34 @@ def statement_pdf(request: Request, claim_id: str) -> Response:
         with page.container.uow() as uow:
             content, name = claim_statements.settlement_statement_pdf(
                 uow, page.container.clock, actor, claim_id, language=_language(page)
+            )
+        return _attachment(content, "application/pdf", name, "inline")
+
+    return logged_in(request, build)
+
+
+@router.get("/claims/{claim_id}/payees/{payee}/statement.pdf")
+def payee_statement_pdf(request: Request, claim_id: str, payee: str) -> Response:
+    """One payee's statement (the insured's, or a factor loss payee's): its invoices and its share."""
+
+    def build(page: PageContext, actor: Actor) -> Response:
+        with page.container.uow() as uow:
+            content, name = claim_statements.payee_statement_pdf(
+                uow, page.container.clock, actor, claim_id, payee[:MAX_ID_LENGTH], language=_language(page)
+            )
+        return _attachment(content, "application/pdf", name, "inline")
+
+    return logged_in(request, build)
+
+
+@router.get("/claims/{claim_id}/recoveries/{recovery_id}/statement.pdf")
+def recovery_statement_pdf(request: Request, claim_id: str, recovery_id: str) -> Response:
+    """The statement of a recovery after the settlement: the insurer's share and the insured's."""
+
+    def build(page: PageContext, actor: Actor) -> Response:
+        with page.container.uow() as uow:
+            content, name = claim_statements.recovery_statement_pdf(
+                uow, actor, claim_id, recovery_id[:MAX_ID_LENGTH], language=_language(page)
             )
         return _attachment(content, "application/pdf", name, "inline")
 
