@@ -230,6 +230,59 @@ def test_api_key_acts_with_its_users_rights(
     assert other.status_code == 404
 
 
+def test_the_admin_disables_a_user_and_changes_its_role(
+    app_client: TestClient, world: World, headers: dict[str, dict[str, str]]
+) -> None:
+    token = create_key(app_client, headers["insured_user"])["token"]
+    url = f"{API}/organisations/{world.insured_a}/users/{world.user_ids['insured_user']}"
+    for body, status, code in (
+        ({"active": False}, 422, "validation.invalid_request"),  # no reason
+        ({"active": False, "reason": " "}, 422, "user.reason_required"),
+        ({"reason": "rien"}, 422, "user.nothing_to_change"),
+        ({"role": "underwriter", "active": False, "reason": "essai"}, 422, "user.role_not_allowed"),
+    ):
+        response = app_client.patch(url, json=body, headers=headers["admin"])
+        assert response.status_code == status, response.text
+        if code != "validation.invalid_request":
+            assert_problem(response, status, code)
+    assert app_client.get(f"{API}/me", headers={"X-API-Key": token}).status_code == 200  # nothing changed
+    assert_problem(
+        app_client.patch(url, json={"active": False, "reason": "x"}, headers=headers["underwriter"]),
+        403,
+        "auth.forbidden",
+    )
+    other = f"{API}/organisations/{world.insured_b}/users/{world.user_ids['insured_user']}"
+    assert app_client.patch(other, json={"active": False, "reason": "x"}, headers=headers["admin"]).status_code == 404
+    own = f"{API}/organisations/{world.insurer_id}/users/{world.user_ids['admin']}"
+    response = app_client.patch(own, json={"active": False, "reason": "x"}, headers=headers["admin"])
+    assert_problem(response, 422, "user.cannot_disable_self")
+    response = app_client.patch(own, json={"role": "collector", "reason": "x"}, headers=headers["admin"])
+    assert_problem(response, 422, "user.cannot_change_own_role")
+
+    response = app_client.patch(url, json={"active": False, "reason": "Départ"}, headers=headers["admin"])
+    assert response.status_code == 200, response.text
+    assert response.json()["active"] is False
+    assert response.json()["role"] == "insured_user"
+    assert_problem(app_client.get(f"{API}/me", headers={"X-API-Key": token}), 401, "auth.invalid_credentials")
+    assert app_client.get(f"{API}/me", headers=headers["insured_user"]).status_code == 401
+    response = app_client.patch(url, json={"active": True, "reason": "Retour"}, headers=headers["admin"])
+    assert response.json()["active"] is True
+    assert app_client.get(f"{API}/me", headers={"X-API-Key": token}).status_code == 200
+
+    staff = f"{API}/organisations/{world.insurer_id}/users/{world.user_ids['collector']}"
+    response = app_client.patch(staff, json={"role": "risk_manager", "reason": "Mutation"}, headers=headers["admin"])
+    assert response.status_code == 200, response.text
+    assert response.json()["role"] == "risk_manager"
+    events = app_client.get(f"{API}/audit/events", headers=headers["admin"]).json()["items"]
+    changes = {e["action"]: e for e in events if e["object_id"] in set(world.user_ids.values())}
+    assert set(changes) >= {"user.disabled", "user.enabled", "user.role_changed"}
+    assert changes["user.role_changed"]["reason"] == "Mutation"
+    assert changes["user.role_changed"]["summary"] == {
+        "before": {"role": "collector"},
+        "after": {"role": "risk_manager"},
+    }
+
+
 def test_someone_elses_api_key_cannot_be_revoked(app_client: TestClient, headers: dict[str, dict[str, str]]) -> None:
     created = create_key(app_client, headers["insured_user"])
     response = app_client.delete(f"{API}/api-keys/{created['id']}", headers=headers["insured_user_b"])

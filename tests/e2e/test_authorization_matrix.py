@@ -921,6 +921,18 @@ RULES: dict[tuple[str, str], Rule] = {
             },
         ),
     ),
+    ("PATCH", ORG_KEY + "/users/{user_id}"): Rule(
+        allowed={"admin"},
+        target=lambda c, r, which: (
+            {
+                "own": f"{API}/organisations/{c.world.insured_a}/users/{c.world.user_ids['insured_user']}",
+                "other": f"{API}/organisations/{c.world.insured_b}/users/{c.world.user_ids['insured_user_b']}",
+                "missing": f"{API}/organisations/{uuid.uuid4()}/users/{uuid.uuid4()}",
+            }[which],
+            # The role it already has: allowed, recorded nowhere, and the matrix's principals keep working.
+            {"role": "insured_user", "reason": "matrix"},
+        ),
+    ),
     ("GET", "/api/v1/mandates"): Rule(allowed=set(ROLES), listed_foreign=lambda w: {w.mandate_b}),
     ("POST", "/api/v1/mandates"): Rule(
         allowed={"admin"},

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 from api_world import World
+from api_world import login as api_login
 from fastapi.testclient import TestClient
 from portal_support import csrf_token, log_in, page
 
@@ -340,3 +341,98 @@ def test_a_mandate_created_shows_the_insured_on_the_brokers_home(
     home = page(client, "/home")
     assert "Insured B SARL" in home
     assert "Insured A SAS" in home
+
+
+def test_the_admin_disables_enables_and_changes_the_role_of_users(
+    admin: TestClient, container: Container, world: World
+) -> None:
+    victim_id, collector_id = world.user_ids["insured_user"], world.user_ids["collector"]
+    with TestClient(create_app(container=container), follow_redirects=False) as victim:
+        log_in(victim, world.emails["insured_user"])
+        bearer = api_login(victim, world.emails["insured_user"])
+        assert victim.get("/home").status_code == 200
+        assert victim.get("/api/v1/me", headers=bearer).status_code == 200
+
+        url = f"/admin/organisations/{world.insured_a}"
+        html = page(admin, url + "?lang=en")
+        assert f'action="{url}/users/{victim_id}/active"' in html
+        assert 'name="active" value="false"' in html
+        token = csrf_token(html)
+        active_url, role_url = f"{url}/users/{victim_id}/active", f"{url}/users/{victim_id}/role"
+
+        # Refusals: no reason, a role the insured's kind does not allow, no CSRF token; nothing changes.
+        response = admin.post(active_url, data={"active": "false", "reason": "  ", "csrf_token": token})
+        assert response.status_code == 422
+        assert alert_of(response.text, "change-error") == (
+            "user.reason_required: Give the reason for the change, in 1 to 500 characters."
+        )
+        response = admin.post(role_url, data={"role": "underwriter", "reason": "essai", "csrf_token": token})
+        assert response.status_code == 422
+        assert alert_of(response.text, "change-error").startswith("user.role_not_allowed:")
+        assert 'value="essai"' in response.text  # the typed reason is kept
+        assert admin.post(active_url, data={"active": "false", "reason": "x", "csrf_token": ""}).status_code == 403
+        assert victim.get("/home").status_code == 200
+
+        # Disabled: the victim's session is sent to the login page, its API token refused, its login too.
+        response = admin.post(active_url, data={"active": "false", "reason": "Départ", "csrf_token": token})
+        assert response.status_code == 303, response.text
+        assert response.headers["location"] == f"{url}?changed={victim_id}&change=disabled#user-changed"
+        html = page(admin, response.headers["location"].replace("#", "&lang=fr#"))
+        assert 'id="user-changed"' in html
+        assert "insured_user@example.fr est désactivé" in html
+        assert 'name="active" value="true"' in html
+        assert victim.get("/home").headers["location"] == "/login"
+        assert victim.get("/api/v1/me", headers=bearer).status_code == 401
+        refused = victim.post("/api/v1/auth/token", data={"username": world.emails["insured_user"], "password": "x"})
+        assert refused.status_code == 401
+        with container.uow() as uow:
+            events, _ = uow.audit.list_page(tenants=frozenset({world.insured_a}), page=Page())
+            disabled = [e for e in events if e.action == "user.disabled"]
+            assert len(disabled) == 1
+            assert disabled[0].object_id == victim_id
+            assert disabled[0].reason == "Départ"
+            assert disabled[0].summary == {"before": {"active": True}, "after": {"active": False}}
+            assert disabled[0].actor == f"user:{world.user_ids['admin']}"
+
+        # Enabled again: the user logs in again.
+        response = admin.post(active_url, data={"active": "true", "reason": "Retour", "csrf_token": token})
+        assert response.status_code == 303
+        victim.cookies.clear()
+        log_in(victim, world.emails["insured_user"])
+        assert victim.get("/home").status_code == 200
+
+    # The administrator can neither disable itself nor change its own role.
+    own_url = f"/admin/organisations/{world.insurer_id}/users/{world.user_ids['admin']}"
+    response = admin.post(own_url + "/active", data={"active": "false", "reason": "oups", "csrf_token": token})
+    assert response.status_code == 422
+    assert alert_of(response.text, "change-error").startswith("user.cannot_disable_self:")
+    response = admin.post(own_url + "/role", data={"role": "collector", "reason": "oups", "csrf_token": token})
+    assert response.status_code == 422
+    assert "Vous ne pouvez pas changer votre propre rôle." in response.text
+    assert page(admin, "/home")  # still logged in, still an administrator
+
+    # A role change on the insurer's staff, shown on the next page.
+    staff_url = f"/admin/organisations/{world.insurer_id}/users/{collector_id}/role"
+    response = admin.post(staff_url, data={"role": "risk_manager", "reason": "Mutation", "csrf_token": token})
+    assert response.status_code == 303
+    html = page(admin, response.headers["location"].replace("#", "&lang=en#"))
+    assert "collector@example.fr now has the role Risk manager." in html
+    with container.uow() as uow:
+        user = uow.users.get(collector_id)
+        assert user is not None
+        assert user.role.value == "risk_manager"
+        victim_user = uow.users.get(victim_id)
+        assert victim_user is not None
+        assert victim_user.active
+        assert victim_user.role.value == "insured_user"
+
+    # Anyone else is refused, with a valid token of its own session.
+    admin.cookies.clear()
+    log_in(admin, world.emails["underwriter"])
+    own_token = csrf_token(page(admin, "/home"))
+    data = {"active": "false", "reason": "intrus", "csrf_token": own_token}
+    assert admin.post(f"/admin/organisations/{world.insured_a}/users/{victim_id}/active", data=data).status_code == 403
+    with container.uow() as uow:
+        victim_user = uow.users.get(victim_id)
+        assert victim_user is not None
+        assert victim_user.active

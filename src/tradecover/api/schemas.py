@@ -106,6 +106,14 @@ class UserIn(Strict):
     password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
+class UserChangeIn(Strict):
+    """An administrator's change to an account: disable or re-enable it, give it another role, and why."""
+
+    active: bool | None = None
+    role: Role | None = None
+    reason: Annotated[str, StringConstraints(max_length=500)]
+
+
 class UserOut(BaseModel):
     id: str
     organisation_id: str

@@ -135,6 +135,14 @@ class UserRepository:
         )
         self.session.flush()
 
+    def save(self, user: User) -> None:
+        """Write what may change on an account: whether it is active, and its role."""
+        row = self.session.get(t.UserRow, user.id)
+        assert row is not None
+        row.active = user.active
+        row.role = user.role.value
+        self.session.flush()
+
     def get(self, user_id: str) -> User | None:
         row = self.session.get(t.UserRow, user_id)
         return None if row is None else self._to_domain(row)

@@ -160,6 +160,101 @@ def list_users(uow: UnitOfWork, actor: Actor, organisation_id: str, page: Page) 
     return uow.users.list_page(organisation_id=organisation.id, page=page)
 
 
+MAX_USER_CHANGE_REASON = 500
+
+
+def _user_to_change(
+    uow: UnitOfWork, actor: Actor, user_id: str, organisation_id: str | None, reason: str
+) -> tuple[User, Organisation, str]:
+    """The user an administrator changes, its organisation (for the audit chain) and the cleaned reason."""
+    require(actor, Permission.USER_CREATE)
+    user = uow.users.get(user_id)
+    if user is None or (organisation_id is not None and user.organisation_id != organisation_id):
+        raise not_found("user", user_id)
+    organisation = get_organisation(uow, actor, user.organisation_id)
+    text = " ".join(reason.split())
+    if not text or len(text) > MAX_USER_CHANGE_REASON:
+        raise InvalidInput(
+            f"a reason of 1 to {MAX_USER_CHANGE_REASON} characters is required",
+            code="user.reason_required",
+            field="reason",
+        )
+    return user, organisation, text
+
+
+def set_user_active(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: Actor,
+    user_id: str,
+    *,
+    active: bool,
+    reason: str,
+    organisation_id: str | None = None,
+) -> User:
+    """Disable or re-enable an account; a disabled account's sessions and API keys stop working at once,
+    since every request rebuilds its actor from the account. ``organisation_id``, when given, must be the
+    user's (the API's path names both)."""
+    user, organisation, text = _user_to_change(uow, actor, user_id, organisation_id, reason)
+    if user.id == actor.user_id:
+        raise InvalidInput(
+            "an administrator cannot disable its own account", code="user.cannot_disable_self", field="active"
+        )
+    if user.active is active:
+        return user  # nothing to change, nothing to record
+    changed = replace(user, active=active)
+    uow.users.save(changed)
+    record(
+        uow,
+        clock,
+        actor,
+        tenant=tenant_of(organisation),
+        action="user.enabled" if active else "user.disabled",
+        object_type="user",
+        object_id=user.id,
+        summary={"before": {"active": user.active}, "after": {"active": active}},
+        reason=text,
+    )
+    uow.commit()
+    return changed
+
+
+def change_role(
+    uow: UnitOfWork,
+    clock: Clock,
+    actor: Actor,
+    user_id: str,
+    *,
+    role: Role,
+    reason: str,
+    organisation_id: str | None = None,
+) -> User:
+    """Give an account another role among those its organisation's kind allows."""
+    user, organisation, text = _user_to_change(uow, actor, user_id, organisation_id, reason)
+    if user.id == actor.user_id:
+        raise InvalidInput(
+            "an administrator cannot change its own role", code="user.cannot_change_own_role", field="role"
+        )
+    check_role_fits(organisation.kind, role)
+    if user.role is role:
+        return user
+    changed = replace(user, role=role)
+    uow.users.save(changed)
+    record(
+        uow,
+        clock,
+        actor,
+        tenant=tenant_of(organisation),
+        action="user.role_changed",
+        object_type="user",
+        object_id=user.id,
+        summary={"before": {"role": user.role.value}, "after": {"role": role.value}},
+        reason=text,
+    )
+    uow.commit()
+    return changed
+
+
 def authenticate(uow: UnitOfWork, email: str, password: str) -> User:
     try:
         address = normalise_email(email)

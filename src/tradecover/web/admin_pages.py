@@ -3,7 +3,9 @@
 ``/admin/users`` lists the organisations (the insurer, insureds, brokers, factors; filtered by kind, paged)
 with their first users, and holds the form creating an organisation (``POST /admin/organisations``).
 ``/admin/organisations/{id}`` lists one organisation's users and creates one
-(``POST /admin/organisations/{id}/users``) with a role among those its kind allows. ``/admin/mandates`` lists
+(``POST /admin/organisations/{id}/users``) with a role among those its kind allows; each user's row disables or
+re-enables the account (``POST .../users/{user_id}/active``) and changes its role
+(``POST .../users/{user_id}/role``), each with a reason kept in the audit log. ``/admin/mandates`` lists
 and creates brokers' mandates on insureds. ``/admin/api-keys`` lists the API keys, creates one (its token is
 shown on the answer to that POST and never again) and revokes one. The audit chain's verification is the
 staff page ``/audit``; these pages link to it.
@@ -51,6 +53,7 @@ MANDATE_PAGE_SIZE = 50
 KEY_PAGE_SIZE = 50
 MAX_CHOICES = 1000  # brokers and insureds offered in the mandate form
 MAX_TEXT = 320
+MAX_REASON = 600  # the service refuses more than 500; the typed text is kept to show the refusal
 
 KIND_ORDER = (OrganisationKind.INSURER, OrganisationKind.POLICYHOLDER, OrganisationKind.BROKER, OrganisationKind.FACTOR)
 ROLE_ORDER = tuple(Role)
@@ -180,11 +183,16 @@ def _organisation_page(
     added: str = "",
     form: dict[str, str] | None = None,
     error: DomainError | None = None,
+    changed: str = "",
+    change: str = "",
+    change_form: dict[str, str] | None = None,
+    change_error: DomainError | None = None,
 ) -> Response:
     with page.container.uow() as uow:
         organisation = accounts.get_organisation(uow, actor, organisation_id)
         users, total = accounts.list_users(uow, actor, organisation.id, Page(limit=USER_PAGE_SIZE, offset=offset))
         added_user = uow.users.get(added) if added else None
+        changed_user = uow.users.get(changed) if changed and change in USER_CHANGES else None
     allowed = [r for r in ROLE_ORDER if r in ROLES_BY_KIND[organisation.kind]]
     values = {
         "organisation": organisation,
@@ -197,20 +205,42 @@ def _organisation_page(
         "error": error,
         "error_field": (error.field or "email") if error else "",
         "min_password": MIN_PASSWORD_LENGTH,
+        "changed": changed_user
+        if changed_user is not None and changed_user.organisation_id == organisation.id
+        else None,
+        "change": change,
+        "change_form": change_form or {},
+        "change_error": change_error,
         "current": "admin",
         "section": "users",
     }
-    return page.render("admin_organisation.html", values, status_code=422 if error else 200)
+    refused = error is not None or change_error is not None
+    return page.render("admin_organisation.html", values, status_code=422 if refused else 200)
 
 
 @router.get("/admin/organisations/{organisation_id}")
 def organisation(
-    request: Request, organisation_id: str, offset: OffsetQuery = 0, created: IdQuery = "", user: IdQuery = ""
+    request: Request,
+    organisation_id: str,
+    offset: OffsetQuery = 0,
+    created: IdQuery = "",
+    user: IdQuery = "",
+    changed: IdQuery = "",
+    change: IdQuery = "",
 ) -> Response:
-    """One organisation's users, and the form adding one."""
+    """One organisation's users with the forms changing each, and the form adding one."""
 
     def build(page: PageContext, actor: Actor) -> Response:
-        return _organisation_page(page, actor, organisation_id[:100], offset=offset, created=bool(created), added=user)
+        return _organisation_page(
+            page,
+            actor,
+            organisation_id[:100],
+            offset=offset,
+            created=bool(created),
+            added=user,
+            changed=changed,
+            change=change,
+        )
 
     return _admin(request, build)
 
@@ -253,6 +283,97 @@ def create_user(
         return page.redirect(f"/admin/organisations/{organisation_id}?user={user.id}#user-added")
 
     return _admin_form(request, csrf_token, build)
+
+
+USER_CHANGES = ("enabled", "disabled", "role")
+
+
+def _change_user(
+    request: Request,
+    organisation_id: str,
+    user_id: str,
+    csrf_token: str,
+    form: dict[str, str],
+    apply: Callable[[PageContext, Actor, UnitOfWork], str],
+) -> Response:
+    """Apply one change to a user and go back to its organisation's page saying what changed; a refusal is
+    shown in that user's form (422, nothing changed)."""
+    organisation_id = organisation_id[:100]
+    user_id = user_id[:100]
+    form = {**form, "user_id": user_id}
+
+    def build(page: PageContext, actor: Actor) -> Response:
+        try:
+            with page.container.uow() as uow:
+                change = apply(page, actor, uow)
+        except DomainError as error:
+            if not _refused(error):
+                raise
+            return _organisation_page(page, actor, organisation_id, change_form=form, change_error=error)
+        return page.redirect(f"/admin/organisations/{organisation_id}?changed={user_id}&change={change}#user-changed")
+
+    return _admin_form(request, csrf_token, build)
+
+
+@router.post("/admin/organisations/{organisation_id}/users/{user_id}/active")
+def set_user_active(
+    request: Request,
+    organisation_id: str,
+    user_id: str,
+    active: FormText = "",
+    reason: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    """Disable an account (its sessions and API keys stop working at once) or enable it again."""
+    form = {"form": "active", "active": active[:10], "reason": reason[:MAX_REASON]}
+
+    def apply(page: PageContext, actor: Actor, uow: UnitOfWork) -> str:
+        if form["active"] not in ("true", "false"):
+            raise InvalidInput("choose to enable or disable the account", code="input.invalid", field="active")
+        enabled = form["active"] == "true"
+        accounts.set_user_active(
+            uow,
+            page.container.clock,
+            actor,
+            user_id[:100],
+            active=enabled,
+            reason=form["reason"],
+            organisation_id=organisation_id[:100],
+        )
+        return "enabled" if enabled else "disabled"
+
+    return _change_user(request, organisation_id, user_id, csrf_token, form, apply)
+
+
+@router.post("/admin/organisations/{organisation_id}/users/{user_id}/role")
+def change_role(
+    request: Request,
+    organisation_id: str,
+    user_id: str,
+    role: FormText = "",
+    reason: FormText = "",
+    csrf_token: FormText = "",
+) -> Response:
+    """Give a user another role among those its organisation's kind allows."""
+    form = {"form": "role", "role": role[:40], "reason": reason[:MAX_REASON]}
+
+    def apply(page: PageContext, actor: Actor, uow: UnitOfWork) -> str:
+        try:
+            chosen = Role(form["role"])
+        except ValueError:
+            raise InvalidInput("choose a role", code="user.role_not_allowed", field="role") from None
+        accounts.change_role(
+            uow,
+            page.container.clock,
+            actor,
+            user_id[:100],
+            role=chosen,
+            reason=form["reason"],
+            organisation_id=organisation_id[:100],
+        )
+        return "role"
+
+    return _change_user(request, organisation_id, user_id, csrf_token, form, apply)
 
 
 # --- Mandates ----------------------------------------------------------------------------------------------

@@ -11,11 +11,14 @@ from tradecover.api.schemas import (
     OrganisationIn,
     OrganisationOut,
     Paged,
+    UserChangeIn,
     UserIn,
     UserOut,
 )
+from tradecover.domain.errors import InvalidInput
 from tradecover.domain.parties import OrganisationKind
 from tradecover.services import accounts
+from tradecover.services.authorization import Permission, require
 
 router = APIRouter(tags=["organisations"])
 
@@ -70,6 +73,42 @@ def create_user(container: ContainerDep, actor: ActorDep, organisation_id: str, 
             role=body.role,
             password=body.password,
         )
+    return UserOut.of(user)
+
+
+@router.patch("/organisations/{organisation_id}/users/{user_id}", response_model=UserOut)
+def change_user(
+    container: ContainerDep, actor: ActorDep, organisation_id: str, user_id: str, body: UserChangeIn
+) -> UserOut:
+    """Disable or re-enable a user, or change its role; each change is an audit event with its reason."""
+    if body.active is None and body.role is None:
+        require(actor, Permission.USER_CREATE)  # a forbidden caller learns nothing more than 403
+        raise InvalidInput("give active or role", code="user.nothing_to_change", field="active")
+    with container.uow() as uow:
+        # The role first: its refusals (own role, a role the kind does not allow) cover the account itself,
+        # so a refused request changes nothing.
+        if body.role is not None:
+            accounts.change_role(
+                uow,
+                container.clock,
+                actor,
+                user_id,
+                role=body.role,
+                reason=body.reason,
+                organisation_id=organisation_id,
+            )
+        if body.active is not None:
+            accounts.set_user_active(
+                uow,
+                container.clock,
+                actor,
+                user_id,
+                active=body.active,
+                reason=body.reason,
+                organisation_id=organisation_id,
+            )
+        user = uow.users.get(user_id)
+        assert user is not None
     return UserOut.of(user)
 
 
