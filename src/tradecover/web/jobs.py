@@ -40,6 +40,26 @@ class Job(Generic[T]):
             return 100
         return min(int(100 * self.done / self.total), 99) if self.total > 0 else 0
 
+    def snapshot(self) -> Job[T]:
+        """The job as it stands, for one page: the work thread keeps changing the job while a page renders it.
+
+        ``finished`` is read first: the work sets its result (or its error) before it says it is finished, so
+        a snapshot that is finished always holds the one or the other.
+        """
+        finished = self.finished
+        return Job(
+            id=self.id,
+            kind=self.kind,
+            owner=self.owner,
+            parameters=self.parameters,
+            done=self.done,
+            total=self.total,
+            result=self.result,
+            error=self.error,
+            failure=self.failure,
+            finished=finished,
+        )
+
 
 class JobRegistry:
     """The jobs started in this process, by id: progress, then the result or the error."""
@@ -80,12 +100,12 @@ class JobRegistry:
         return job
 
     def get(self, job_id: str, kind: str, owner: str | None) -> Job[Any]:
-        """The job of this kind; `owner` None lets any caller see it (staff sharing a loss run)."""
+        """A snapshot of the job of this kind; `owner` None lets any caller see it (staff sharing a loss run)."""
         with self._lock:
             job = self._jobs.get(job_id)
         if job is None or job.kind != kind or (owner is not None and job.owner != owner):
             raise NotFound("no such job", code="job.not_found")
-        return job
+        return job.snapshot()
 
 
 JOBS = JobRegistry()
